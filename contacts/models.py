@@ -1,0 +1,196 @@
+"""Contacts, tags and static groups.
+
+The indexes are chosen for the segment queries (segments/rules) and the
+contacts list at 1M contacts; each says which query it serves. Text matching
+is case-insensitive everywhere and Django compiles ``iexact``/``icontains``
+to ``UPPER(col) = / LIKE UPPER(%s)``, so the trigram indexes are built on
+``UPPER(col)``: one such GIN index serves equals, contains, starts_with and
+ends_with (pg_trgm answers ``=`` and ``LIKE`` from the same index).
+"""
+
+from __future__ import annotations
+
+from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Concat, Lower, Upper
+from django.urls import reverse
+from django.utils import timezone
+
+
+class Tag(models.Model):
+    name = models.CharField(max_length=100)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # Tag names are unique whatever their case: "VIP" is "vip".
+            models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Group(models.Model):
+    """A static list: members are added by hand, by import or through the API."""
+
+    name = models.CharField(max_length=200)
+    description = models.TextField(blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(Lower("name"), name="group_name_ci_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Contact(models.Model):
+    class LifecycleStage(models.TextChoices):
+        SUBSCRIBER = "subscriber", "Subscriber"
+        LEAD = "lead", "Lead"
+        MQL = "mql", "MQL"
+        SQL = "sql", "SQL"
+        CUSTOMER = "customer", "Customer"
+
+    class Status(models.TextChoices):
+        """Derived from the two flags; never stored."""
+
+        ACTIVE = "active", "Active"
+        BOUNCED = "bounced", "Bounced"
+        UNSUBSCRIBED = "unsubscribed", "Unsubscribed"
+
+    email = models.EmailField(max_length=254)
+    first_name = models.CharField(max_length=100, blank=True, default="")
+    last_name = models.CharField(max_length=100, blank=True, default="")
+    # "First Last" kept by PostgreSQL so that name search has an index.
+    full_name = models.GeneratedField(
+        expression=Concat("first_name", models.Value(" "), "last_name"),
+        output_field=models.CharField(max_length=201),
+        db_persist=True,
+    )
+    company = models.CharField(max_length=200, blank=True, default="")
+    job_title = models.CharField(max_length=200, blank=True, default="")
+    country = models.CharField(max_length=100, blank=True, default="")
+    city = models.CharField(max_length=100, blank=True, default="")
+    source = models.CharField(max_length=100, blank=True, default="")
+    lead_score = models.PositiveSmallIntegerField(default=0)
+    lifecycle_stage = models.CharField(
+        max_length=20, choices=LifecycleStage.choices, default=LifecycleStage.SUBSCRIBER
+    )
+    last_interacted_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+    is_bounced = models.BooleanField(default=False)
+    is_unsubscribed = models.BooleanField(default=False)
+    custom_fields = models.JSONField(default=dict, blank=True)
+    tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
+    groups = models.ManyToManyField(
+        Group, through="GroupMembership", related_name="members", blank=True
+    )
+
+    class Meta:
+        ordering = ["-id"]
+        constraints = [
+            # Upserts by email (API, import) conflict on this expression.
+            models.UniqueConstraint(Lower("email"), name="contact_email_ci_unique"),
+            models.CheckConstraint(
+                condition=Q(lead_score__gte=0, lead_score__lte=100),
+                name="contact_lead_score_0_100",
+            ),
+            models.CheckConstraint(
+                condition=Q(
+                    lifecycle_stage__in=["subscriber", "lead", "mql", "sql", "customer"]
+                ),
+                name="contact_lifecycle_stage_valid",
+            ),
+        ]
+        indexes = [
+            # Sending and "reachable members": NOT is_bounced AND NOT is_unsubscribed.
+            models.Index(
+                fields=["id"],
+                condition=Q(is_bounced=False, is_unsubscribed=False),
+                name="contact_reachable_idx",
+            ),
+            # Search and text rules (equals/contains/starts_with/ends_with) on email.
+            GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="contact_email_trgm"),
+            # Contacts list search and the `name` rule.
+            GinIndex(
+                OpClass(Upper("full_name"), name="gin_trgm_ops"), name="contact_full_name_trgm"
+            ),
+            # Contacts list search and `company contains "inc"`.
+            GinIndex(OpClass(Upper("company"), name="gin_trgm_ops"), name="contact_company_trgm"),
+            # `source starts_with "webinar"` and friends.
+            GinIndex(OpClass(Upper("source"), name="gin_trgm_ops"), name="contact_source_trgm"),
+            # Admin's source filter lists distinct sources with a loose index scan.
+            models.Index(fields=["source"], name="contact_source_idx"),
+            # `leadScore gte 70`, `between`.
+            models.Index(fields=["lead_score"], name="contact_lead_score_idx"),
+            # `lastInteracted within_days/older_than_days/before/after`.
+            models.Index(fields=["last_interacted_at"], name="contact_last_interacted_idx"),
+            # `createdAt ...` rules.
+            models.Index(fields=["created_at"], name="contact_created_at_idx"),
+            # `customField:plan equals "pro"` as containment (jsonb_path_ops).
+            GinIndex(
+                OpClass("custom_fields", name="jsonb_path_ops"), name="contact_custom_fields_gin"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.email
+
+    def get_absolute_url(self) -> str:
+        return reverse("contacts:detail", args=[self.pk])
+
+    @property
+    def name(self) -> str:
+        return f"{self.first_name} {self.last_name}".strip()
+
+    @property
+    def status(self) -> str:
+        if self.is_unsubscribed:
+            return self.Status.UNSUBSCRIBED
+        if self.is_bounced:
+            return self.Status.BOUNCED
+        return self.Status.ACTIVE
+
+    def get_status_display(self) -> str:
+        return self.Status(self.status).label
+
+
+class ContactTag(models.Model):
+    # The named indexes below replace Django's per-column FK indexes.
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, db_index=False)
+    tag = models.ForeignKey(Tag, on_delete=models.CASCADE, db_index=False)
+
+    class Meta:
+        constraints = [
+            # Also the index for "this tag's contacts" (`tag is vip`, list filter by tag):
+            # tag_id leads, and contact_id rides along for an index-only semi-join.
+            models.UniqueConstraint(fields=["tag", "contact"], name="contact_tag_unique"),
+        ]
+        indexes = [
+            # A contact's tags (detail page, API) and cascade deletes.
+            models.Index(fields=["contact"], name="contact_tag_contact_idx"),
+        ]
+
+
+class GroupMembership(models.Model):
+    group = models.ForeignKey(Group, on_delete=models.CASCADE, db_index=False)
+    contact = models.ForeignKey(Contact, on_delete=models.CASCADE, db_index=False)
+    added_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        constraints = [
+            # Also serves `group in_group X` (group_id leads).
+            models.UniqueConstraint(fields=["group", "contact"], name="group_membership_unique"),
+        ]
+        indexes = [
+            # A contact's groups and cascade deletes.
+            models.Index(fields=["contact"], name="group_membership_contact_idx"),
+        ]

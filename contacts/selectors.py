@@ -1,0 +1,82 @@
+"""Reads over contacts: the list's search and filters, keyset pages."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+
+from .models import Contact, ContactTag, Tag
+
+
+def contact_status_q(status: str) -> Q:
+    """The derived status (SPEC §1) as a filter: unsubscribed wins over bounced."""
+    if status == Contact.Status.UNSUBSCRIBED:
+        return Q(is_unsubscribed=True)
+    if status == Contact.Status.BOUNCED:
+        return Q(is_bounced=True, is_unsubscribed=False)
+    if status == Contact.Status.ACTIVE:
+        return Q(is_bounced=False, is_unsubscribed=False)
+    raise ValueError(f"Unknown status {status!r}")
+
+
+def contact_has_tag(tag: Tag) -> Exists:
+    return Exists(ContactTag.objects.filter(contact_id=OuterRef("pk"), tag=tag))
+
+
+def contact_search(*, q: str = "", tag: Tag | None = None, status: str = "") -> QuerySet[Contact]:
+    """Contacts matching the list's search box and filters.
+
+    The search looks in email, name and company; each has a trigram index on
+    UPPER(column), which is exactly what ``icontains`` compiles to.
+    """
+    contacts = Contact.objects.all()
+    for term in q.split():
+        contacts = contacts.filter(
+            Q(email__icontains=term) | Q(full_name__icontains=term) | Q(company__icontains=term)
+        )
+    if tag is not None:
+        contacts = contacts.filter(contact_has_tag(tag))
+    if status:
+        contacts = contacts.filter(contact_status_q(status))
+    return contacts
+
+
+@dataclass(frozen=True)
+class KeysetPage:
+    """One page of a list ordered by id, newest first.
+
+    Keyset pagination ("id < last seen id") costs the same on page 1 and
+    page 20,000, where OFFSET would scan everything before the page.
+    """
+
+    items: list
+    next_after: int | None  # pass as ?after= for the next (older) page
+    prev_before: int | None  # pass as ?before= for the previous (newer) page
+
+
+def keyset_page(
+    queryset: QuerySet, *, size: int, after: int | None = None, before: int | None = None
+) -> KeysetPage:
+    if before is not None:
+        # Walk upwards from `before`, then show the page newest first again.
+        rows = list(queryset.filter(pk__gt=before).order_by("pk")[: size + 1])
+        has_newer = len(rows) > size
+        items = rows[:size][::-1]
+        has_older = bool(items) and queryset.filter(pk__lt=items[-1].pk).exists()
+    else:
+        if after is not None:
+            queryset_page = queryset.filter(pk__lt=after)
+        else:
+            queryset_page = queryset
+        rows = list(queryset_page.order_by("-pk")[: size + 1])
+        items = rows[:size]
+        has_older = len(rows) > size
+        has_newer = (
+            after is not None and bool(items) and queryset.filter(pk__gt=items[0].pk).exists()
+        )
+    return KeysetPage(
+        items=items,
+        next_after=items[-1].pk if has_older else None,
+        prev_before=items[0].pk if has_newer else None,
+    )

@@ -1,0 +1,40 @@
+"""Writes over contacts that span rows or models; each is one set-based statement."""
+
+from __future__ import annotations
+
+from django.db import connection, transaction
+from django.db.models import QuerySet
+
+from .models import Contact, ContactTag, Tag
+
+
+def tag_get_or_create(*, name: str) -> Tag:
+    """The tag with this name whatever its case ("VIP" is "vip"), created if new."""
+    name = name.strip()
+    tag = Tag.objects.filter(name__iexact=name).first()
+    if tag is None:
+        tag = Tag(name=name)
+        tag.full_clean()
+        tag.save()
+    return tag
+
+
+@transaction.atomic
+def contacts_add_tag(*, contacts: QuerySet[Contact], tag_name: str) -> tuple[Tag, int]:
+    """Tag every contact of the queryset (even all of a million) in one INSERT … SELECT."""
+    tag = tag_get_or_create(name=tag_name)
+    ids_sql, params = contacts.order_by().values("pk").query.sql_with_params()
+    table = ContactTag._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO {table} (contact_id, tag_id) SELECT ids.id, %s FROM ({ids_sql}) AS ids "
+            "ON CONFLICT (tag_id, contact_id) DO NOTHING",
+            [tag.pk, *params],
+        )
+        return tag, cursor.rowcount
+
+
+@transaction.atomic
+def contacts_unsubscribe(*, contacts: QuerySet[Contact]) -> int:
+    """Mark contacts unsubscribed; every later send leaves them out."""
+    return contacts.filter(is_unsubscribed=False).update(is_unsubscribed=True)

@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, render
+from django.views.decorators.http import require_GET
+from django_htmx.middleware import HtmxDetails
+
+from .counting import capped_count, table_estimate
+from .forms import ContactFilterForm
+from .models import Contact
+from .selectors import contact_search, keyset_page
+
+
+class HtmxHttpRequest(HttpRequest):
+    htmx: HtmxDetails
+
+
+def _get_contact_for_user(request: HttpRequest, contact_id: int) -> Contact:
+    # Every signed-in user of a Flock instance works on the same contact base.
+    return get_object_or_404(Contact.objects.prefetch_related("tags", "groups"), pk=contact_id)
+
+
+@require_GET
+def contact_list(request: HtmxHttpRequest) -> HttpResponse:
+    form = ContactFilterForm(request.GET)
+    form.is_valid()  # invalid fields are shown with their errors and ignored
+    q, tag, status = form.value("q") or "", form.value("tag"), form.value("status") or ""
+    contacts = contact_search(q=q, tag=tag, status=status)
+    page = keyset_page(
+        contacts,
+        size=settings.CONTACTS_PER_PAGE,
+        after=form.value("after"),
+        before=form.value("before"),
+    )
+    filtered = bool(q or tag or status)
+    context = {
+        "form": form,
+        "page": page,
+        "filtered": filtered,
+        # An unfiltered total is the planner's estimate; a filtered one stops counting at 10,000.
+        "total": capped_count(contacts) if filtered else table_estimate(Contact),
+        "query_string": _filters_query_string(request),
+    }
+    template_name = "contacts/contact_list.html"
+    if request.htmx and not request.htmx.boosted:
+        template_name += "#results"
+    return render(request, template_name, context)
+
+
+def _filters_query_string(request: HttpRequest) -> str:
+    params = request.GET.copy()
+    for cursor in ("after", "before"):
+        params.pop(cursor, None)
+    return params.urlencode()
+
+
+@require_GET
+def contact_detail(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
+    contact = _get_contact_for_user(request, contact_id)
+    custom_fields = sorted(contact.custom_fields.items()) if contact.custom_fields else []
+    return render(
+        request,
+        "contacts/contact_detail.html",
+        {"contact": contact, "custom_fields": custom_fields},
+    )

@@ -1,0 +1,43 @@
+from __future__ import annotations
+
+import pytest
+from django.urls import reverse
+
+from .factories import ContactFactory, GroupFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_it_requires_login(stranger_client):
+    contact = ContactFactory()
+    response = stranger_client.get(reverse("contacts:detail", args=[contact.pk]))
+    assert response.status_code == 302
+
+
+def test_it_shows_fields_tags_groups_and_custom_fields(marketer_client):
+    contact = ContactFactory(
+        email="ada@example.com",
+        first_name="Ada",
+        last_name="Lovelace",
+        company="Engines Ltd",
+        is_bounced=True,
+        custom_fields={"plan": "pro", "seats": 3},
+        tags=[TagFactory(name="vip")],
+        groups=[GroupFactory(name="Board")],
+    )
+    response = marketer_client.get(contact.get_absolute_url())
+    assert response.status_code == 200
+    body = response.content.decode()
+    for text in ["Ada Lovelace", "ada@example.com", "Engines Ltd", "Bounced", "vip", "Board"]:
+        assert text in body
+    assert "<dt>plan</dt><dd>pro</dd>" in body
+    assert "<dt>seats</dt><dd>3</dd>" in body
+
+
+def test_unknown_contact_is_404(marketer_client):
+    assert marketer_client.get(reverse("contacts:detail", args=[999999])).status_code == 404
+
+
+def test_it_rejects_post(marketer_client):
+    contact = ContactFactory()
+    assert marketer_client.post(contact.get_absolute_url()).status_code == 405

@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import pytest
+from django.test import override_settings
+from django.urls import reverse
+
+from .factories import ContactFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+URL = reverse("contacts:list")
+
+
+def emails(response) -> list[str]:
+    return [contact.email for contact in response.context["page"].items]
+
+
+def test_it_requires_login(stranger_client):
+    response = stranger_client.get(URL)
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+
+
+def test_root_redirects_to_contacts(marketer_client):
+    response = marketer_client.get("/")
+    assert response.status_code == 302
+    assert response.url == URL
+
+
+def test_it_lists_newest_contacts_first(marketer_client):
+    ContactFactory(email="old@example.com")
+    ContactFactory(email="new@example.com")
+    response = marketer_client.get(URL)
+    assert response.status_code == 200
+    assert emails(response) == ["new@example.com", "old@example.com"]
+    assert b'id="contact-table"' in response.content
+    assert b"<html" in response.content
+
+
+def test_search_matches_email_name_and_company_case_insensitively(marketer_client):
+    ContactFactory(email="ada@lovelace.org", first_name="Ada", company="Engines Ltd")
+    ContactFactory(email="grace@navy.mil", first_name="Grace", last_name="Hopper", company="Navy")
+    ContactFactory(email="linus@kernel.org", first_name="Linus", company="ACME Inc")
+
+    assert emails(marketer_client.get(URL, {"q": "LOVELACE"})) == ["ada@lovelace.org"]
+    assert emails(marketer_client.get(URL, {"q": "grace hopper"})) == ["grace@navy.mil"]
+    assert emails(marketer_client.get(URL, {"q": "acme inc"})) == ["linus@kernel.org"]
+    assert emails(marketer_client.get(URL, {"q": "nobody-has-this"})) == []
+
+
+def test_empty_search_result_says_so(marketer_client):
+    ContactFactory()
+    response = marketer_client.get(URL, {"q": "zzzz-no-match"})
+    assert b'id="contact-empty"' in response.content
+    assert b"No contact matches these filters" in response.content
+
+
+def test_filter_by_tag(marketer_client):
+    vip = TagFactory(name="vip")
+    ContactFactory(email="vip@example.com", tags=[vip])
+    ContactFactory(email="plain@example.com")
+    assert emails(marketer_client.get(URL, {"tag": "vip"})) == ["vip@example.com"]
+
+
+def test_unknown_tag_shows_an_error_instead_of_failing(marketer_client):
+    ContactFactory(email="someone@example.com")
+    response = marketer_client.get(URL, {"tag": "no-such-tag"})
+    assert response.status_code == 200
+    assert b"There is no tag with that name" in response.content
+    assert emails(response) == ["someone@example.com"]
+
+
+@pytest.mark.parametrize(
+    ("status", "expected"),
+    [
+        ("active", ["active@example.com"]),
+        ("bounced", ["bounced@example.com"]),
+        ("unsubscribed", ["both@example.com", "unsub@example.com"]),
+    ],
+)
+def test_filter_by_status(marketer_client, status, expected):
+    ContactFactory(email="active@example.com")
+    ContactFactory(email="bounced@example.com", is_bounced=True)
+    ContactFactory(email="unsub@example.com", is_unsubscribed=True)
+    ContactFactory(email="both@example.com", is_bounced=True, is_unsubscribed=True)
+    assert emails(marketer_client.get(URL, {"status": status})) == expected
+
+
+def test_bad_cursor_and_status_give_messages_not_errors(marketer_client):
+    ContactFactory()
+    response = marketer_client.get(URL, {"after": "abc", "status": "vip"})
+    assert response.status_code == 200
+    assert b"Enter a whole number" in response.content
+    assert b"Select a valid choice" in response.content
+    assert len(emails(response)) == 1
+
+
+@override_settings(CONTACTS_PER_PAGE=2)
+def test_keyset_pages_walk_forward_and_back(marketer_client):
+    for n in range(5):
+        ContactFactory(email=f"c{n}@example.com")
+
+    first = marketer_client.get(URL)
+    assert emails(first) == ["c4@example.com", "c3@example.com"]
+    assert first.context["page"].prev_before is None
+
+    second = marketer_client.get(URL, {"after": first.context["page"].next_after})
+    assert emails(second) == ["c2@example.com", "c1@example.com"]
+
+    third = marketer_client.get(URL, {"after": second.context["page"].next_after})
+    assert emails(third) == ["c0@example.com"]
+    assert third.context["page"].next_after is None
+
+    back = marketer_client.get(URL, {"before": third.context["page"].prev_before})
+    assert emails(back) == ["c2@example.com", "c1@example.com"]
+    back_again = marketer_client.get(URL, {"before": back.context["page"].prev_before})
+    assert emails(back_again) == ["c4@example.com", "c3@example.com"]
+    assert back_again.context["page"].prev_before is None
+
+
+@override_settings(CONTACTS_PER_PAGE=2)
+def test_pages_keep_the_filters(marketer_client):
+    for n in range(3):
+        ContactFactory(email=f"inc{n}@example.com", company="Acme Inc")
+    ContactFactory(email="other@example.com", company="Other")
+    first = marketer_client.get(URL, {"q": "inc"})
+    assert f"q=inc&amp;after={first.context['page'].next_after}".encode() in first.content
+    second = marketer_client.get(URL, {"q": "inc", "after": first.context["page"].next_after})
+    assert emails(second) == ["inc0@example.com"]
+
+
+def test_filtered_total_is_counted_up_to_a_cap(marketer_client):
+    ContactFactory.create_batch(3, company="Acme Inc")
+    response = marketer_client.get(URL, {"q": "acme"})
+    assert str(response.context["total"]) == "3"
+    assert b"3 matching contacts" in response.content
+
+
+def test_htmx_request_gets_only_the_results_fragment(marketer_client):
+    ContactFactory(email="frag@example.com")
+    response = marketer_client.get(URL, {"q": "frag"}, HTTP_HX_REQUEST="true")
+    assert response.status_code == 200
+    assert b'id="contact-results"' in response.content
+    assert b"<html" not in response.content
+    assert b"frag@example.com" in response.content
