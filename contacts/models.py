@@ -13,7 +13,7 @@ from __future__ import annotations
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
-from django.db.models.functions import Concat, Lower, Upper
+from django.db.models.functions import Concat, Lower, Trim, Upper
 from django.urls import reverse
 from django.utils import timezone
 
@@ -68,9 +68,10 @@ class Contact(models.Model):
     email = models.EmailField(max_length=254)
     first_name = models.CharField(max_length=100, blank=True, default="")
     last_name = models.CharField(max_length=100, blank=True, default="")
-    # "First Last" kept by PostgreSQL so that name search has an index.
+    # "First Last" kept by PostgreSQL so that name search and the `name` rule
+    # have an index; trimmed so that a contact with neither name has "".
     full_name = models.GeneratedField(
-        expression=Concat("first_name", models.Value(" "), "last_name"),
+        expression=Trim(Concat("first_name", models.Value(" "), "last_name")),
         output_field=models.CharField(max_length=201),
         db_persist=True,
     )

@@ -27,7 +27,8 @@ def contacts_add_tag(*, contacts: QuerySet[Contact], tag_name: str) -> tuple[Tag
     table = ContactTag._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(
-            f"INSERT INTO {table} (contact_id, tag_id) SELECT ids.id, %s FROM ({ids_sql}) AS ids "
+            f"INSERT INTO {table} (contact_id, tag_id) SELECT ids.contact_id, %s "
+            f"FROM ({ids_sql}) AS ids(contact_id) "
             "ON CONFLICT (tag_id, contact_id) DO NOTHING",
             [tag.pk, *params],
         )

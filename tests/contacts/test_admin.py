@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import pytest
+from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+
+from contacts.models import Contact, Tag
+
+from .factories import ContactFactory, GroupFactory, TagFactory
+
+pytestmark = pytest.mark.django_db
+CHANGELIST = reverse("admin:contacts_contact_changelist")
+
+
+def shown(response) -> list[str]:
+    return [c.email for c in response.context["cl"].result_list]
+
+
+def test_marketer_without_staff_cannot_open_admin(marketer_client):
+    assert marketer_client.get(CHANGELIST).status_code == 302
+
+
+def test_changelist_searches_email_name_and_company(admin_client_):
+    ContactFactory(email="ada@example.com", first_name="Ada", last_name="Lovelace")
+    ContactFactory(email="linus@example.com", company="Kernel Inc")
+    assert shown(admin_client_.get(CHANGELIST, {"q": "lovelace"})) == ["ada@example.com"]
+    assert shown(admin_client_.get(CHANGELIST, {"q": "kernel"})) == ["linus@example.com"]
+
+
+def test_changelist_filters_by_status_stage_source_and_tag(admin_client_):
+    vip = TagFactory(name="vip")
+    ContactFactory(email="a@example.com", source="webinar-q1", tags=[vip])
+    ContactFactory(email="b@example.com", source="website", is_bounced=True)
+    ContactFactory(email="c@example.com", source="website", lifecycle_stage="customer")
+
+    assert shown(admin_client_.get(CHANGELIST, {"status": "bounced"})) == ["b@example.com"]
+    assert shown(admin_client_.get(CHANGELIST, {"lifecycle_stage__exact": "customer"})) == [
+        "c@example.com"
+    ]
+    assert shown(admin_client_.get(CHANGELIST, {"source": "webinar-q1"})) == ["a@example.com"]
+    assert shown(admin_client_.get(CHANGELIST, {"tag": str(vip.pk)})) == ["a@example.com"]
+
+
+def test_source_filter_lists_each_distinct_source_once(admin_client_):
+    ContactFactory.create_batch(3, source="website")
+    ContactFactory(source="api")
+    ContactFactory(source="")
+    response = admin_client_.get(CHANGELIST)
+    source_filter = next(
+        spec for spec in response.context["cl"].filter_specs if getattr(spec, "parameter_name", None) == "source"
+    )
+    assert [value for value, _ in source_filter.lookup_choices] == ["api", "website"]
+
+
+def test_changelist_does_not_count_the_whole_table(admin_client_):
+    ContactFactory.create_batch(3)
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE contacts_contact")
+    with CaptureQueriesContext(connection) as queries:
+        response = admin_client_.get(CHANGELIST)
+    assert response.status_code == 200
+    counts = [q["sql"] for q in queries if "COUNT(" in q["sql"] and "contacts_contact" in q["sql"]]
+    # The unfiltered total comes from pg_class.reltuples; the "N total" link is off.
+    assert counts == []
+    assert any("reltuples" in q["sql"] for q in queries)
+    assert response.context["cl"].result_count == 3
+
+
+def test_add_tag_action_tags_the_selected_contacts(admin_client_):
+    chosen = ContactFactory.create_batch(2)
+    other = ContactFactory()
+    response = admin_client_.post(
+        CHANGELIST,
+        {
+            "action": "add_tag",
+            ACTION_CHECKBOX_NAME: [c.pk for c in chosen],
+            "apply": "1",
+            "tag": "Spring-Promo",
+        },
+        follow=True,
+    )
+    assert b"Tagged 2 contacts" in response.content
+    tag = Tag.objects.get(name="Spring-Promo")
+    assert set(tag.contacts.all()) == set(chosen)
+    assert not other.tags.exists()
+
+
+def test_add_tag_action_asks_for_the_tag_first(admin_client_):
+    contact = ContactFactory()
+    response = admin_client_.post(
+        CHANGELIST, {"action": "add_tag", ACTION_CHECKBOX_NAME: [contact.pk]}
+    )
+    assert response.status_code == 200
+    assert b"Add a tag to 1 selected contact" in response.content
+    assert not contact.tags.exists()
+
+
+def test_mark_unsubscribed_action(admin_client_):
+    contact = ContactFactory()
+    admin_client_.post(
+        CHANGELIST, {"action": "mark_unsubscribed", ACTION_CHECKBOX_NAME: [contact.pk]}
+    )
+    contact.refresh_from_db()
+    assert contact.is_unsubscribed
+
+
+def test_change_form_shows_tag_and_group_inlines(admin_client_):
+    contact = ContactFactory(tags=[TagFactory(name="vip")], groups=[GroupFactory(name="Board")])
+    response = admin_client_.get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+    assert response.status_code == 200
+    assert b"vip" in response.content and b"Board" in response.content
+
+
+def test_add_contact_with_bad_lead_score_is_refused_with_a_message(admin_client_):
+    response = admin_client_.post(
+        reverse("admin:contacts_contact_add"),
+        {
+            "email": "new@example.com",
+            "lead_score": "250",
+            "lifecycle_stage": "lead",
+            "custom_fields": "{}",
+            "created_at_0": "2026-01-01",
+            "created_at_1": "10:00:00",
+            "contacttag_set-TOTAL_FORMS": "0",
+            "contacttag_set-INITIAL_FORMS": "0",
+            "groupmembership_set-TOTAL_FORMS": "0",
+            "groupmembership_set-INITIAL_FORMS": "0",
+        },
+    )
+    assert response.status_code == 200
+    assert not Contact.objects.filter(email="new@example.com").exists()
+    assert b"lead score" in response.content.lower()
+
+
+def test_tag_and_group_lists_show_member_counts(admin_client_):
+    vip = TagFactory(name="vip")
+    board = GroupFactory(name="Board")
+    ContactFactory.create_batch(2, tags=[vip], groups=[board])
+    tags = admin_client_.get(reverse("admin:contacts_tag_changelist"))
+    assert [(t.name, t.n_contacts) for t in tags.context["cl"].result_list] == [("vip", 2)]
+    groups = admin_client_.get(reverse("admin:contacts_group_changelist"))
+    assert [(g.name, g.n_members) for g in groups.context["cl"].result_list] == [("Board", 2)]
