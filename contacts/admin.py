@@ -196,8 +196,10 @@ class GroupAdmin(admin.ModelAdmin):
     search_fields = ["name"]
 
     def get_queryset(self, request):
-        return super().get_queryset(request).annotate(
-            n_members=_member_count(GroupMembership, "group")
+        return (
+            super()
+            .get_queryset(request)
+            .annotate(n_members=_member_count(GroupMembership, "group"))
         )
 
     @admin.display(description="members", ordering="n_members")

@@ -105,9 +105,7 @@ class Contact(models.Model):
                 name="contact_lead_score_0_100",
             ),
             models.CheckConstraint(
-                condition=Q(
-                    lifecycle_stage__in=["subscriber", "lead", "mql", "sql", "customer"]
-                ),
+                condition=Q(lifecycle_stage__in=["subscriber", "lead", "mql", "sql", "customer"]),
                 name="contact_lifecycle_stage_valid",
             ),
         ]
@@ -180,6 +178,9 @@ class ContactTag(models.Model):
             models.Index(fields=["contact"], name="contact_tag_contact_idx"),
         ]
 
+    def __str__(self) -> str:
+        return f"{self.contact_id} tagged {self.tag_id}"
+
 
 class GroupMembership(models.Model):
     group = models.ForeignKey(Group, on_delete=models.CASCADE, db_index=False)
@@ -195,3 +196,6 @@ class GroupMembership(models.Model):
             # A contact's groups and cascade deletes.
             models.Index(fields=["contact"], name="group_membership_contact_idx"),
         ]
+
+    def __str__(self) -> str:
+        return f"{self.contact_id} in group {self.group_id}"

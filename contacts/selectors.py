@@ -65,10 +65,7 @@ def keyset_page(
         items = rows[:size][::-1]
         has_older = bool(items) and queryset.filter(pk__lt=items[-1].pk).exists()
     else:
-        if after is not None:
-            queryset_page = queryset.filter(pk__lt=after)
-        else:
-            queryset_page = queryset
+        queryset_page = queryset.filter(pk__lt=after) if after is not None else queryset
         rows = list(queryset_page.order_by("-pk")[: size + 1])
         items = rows[:size]
         has_older = len(rows) > size

@@ -9,159 +9,293 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     initial = True
 
-    dependencies = [
-    ]
+    dependencies = []
 
     operations = [
         # pg_trgm backs the case-insensitive substring indexes below.
         TrigramExtension(),
         migrations.CreateModel(
-            name='Contact',
+            name="Contact",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('email', models.EmailField(max_length=254)),
-                ('first_name', models.CharField(blank=True, default='', max_length=100)),
-                ('last_name', models.CharField(blank=True, default='', max_length=100)),
-                ('full_name', models.GeneratedField(db_persist=True, expression=django.db.models.functions.text.Trim(django.db.models.functions.text.Concat('first_name', models.Value(' '), 'last_name')), output_field=models.CharField(max_length=201))),
-                ('company', models.CharField(blank=True, default='', max_length=200)),
-                ('job_title', models.CharField(blank=True, default='', max_length=200)),
-                ('country', models.CharField(blank=True, default='', max_length=100)),
-                ('city', models.CharField(blank=True, default='', max_length=100)),
-                ('source', models.CharField(blank=True, default='', max_length=100)),
-                ('lead_score', models.PositiveSmallIntegerField(default=0)),
-                ('lifecycle_stage', models.CharField(choices=[('subscriber', 'Subscriber'), ('lead', 'Lead'), ('mql', 'MQL'), ('sql', 'SQL'), ('customer', 'Customer')], default='subscriber', max_length=20)),
-                ('last_interacted_at', models.DateTimeField(blank=True, null=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('updated_at', models.DateTimeField(auto_now=True)),
-                ('is_bounced', models.BooleanField(default=False)),
-                ('is_unsubscribed', models.BooleanField(default=False)),
-                ('custom_fields', models.JSONField(blank=True, default=dict)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("email", models.EmailField(max_length=254)),
+                ("first_name", models.CharField(blank=True, default="", max_length=100)),
+                ("last_name", models.CharField(blank=True, default="", max_length=100)),
+                (
+                    "full_name",
+                    models.GeneratedField(
+                        db_persist=True,
+                        expression=django.db.models.functions.text.Trim(
+                            django.db.models.functions.text.Concat(
+                                "first_name", models.Value(" "), "last_name"
+                            )
+                        ),
+                        output_field=models.CharField(max_length=201),
+                    ),
+                ),
+                ("company", models.CharField(blank=True, default="", max_length=200)),
+                ("job_title", models.CharField(blank=True, default="", max_length=200)),
+                ("country", models.CharField(blank=True, default="", max_length=100)),
+                ("city", models.CharField(blank=True, default="", max_length=100)),
+                ("source", models.CharField(blank=True, default="", max_length=100)),
+                ("lead_score", models.PositiveSmallIntegerField(default=0)),
+                (
+                    "lifecycle_stage",
+                    models.CharField(
+                        choices=[
+                            ("subscriber", "Subscriber"),
+                            ("lead", "Lead"),
+                            ("mql", "MQL"),
+                            ("sql", "SQL"),
+                            ("customer", "Customer"),
+                        ],
+                        default="subscriber",
+                        max_length=20,
+                    ),
+                ),
+                ("last_interacted_at", models.DateTimeField(blank=True, null=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
+                ("updated_at", models.DateTimeField(auto_now=True)),
+                ("is_bounced", models.BooleanField(default=False)),
+                ("is_unsubscribed", models.BooleanField(default=False)),
+                ("custom_fields", models.JSONField(blank=True, default=dict)),
             ],
             options={
-                'ordering': ['-id'],
+                "ordering": ["-id"],
             },
         ),
         migrations.CreateModel(
-            name='Group',
+            name="Group",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=200)),
-                ('description', models.TextField(blank=True)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=200)),
+                ("description", models.TextField(blank=True)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='group_name_ci_unique')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("name"), name="group_name_ci_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='GroupMembership',
+            name="GroupMembership",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('added_at', models.DateTimeField(default=django.utils.timezone.now)),
-                ('contact', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='contacts.contact')),
-                ('group', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='contacts.group')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("added_at", models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "group",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="contacts.group",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='contact',
-            name='groups',
-            field=models.ManyToManyField(blank=True, related_name='members', through='contacts.GroupMembership', to='contacts.group'),
+            model_name="contact",
+            name="groups",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="members",
+                through="contacts.GroupMembership",
+                to="contacts.group",
+            ),
         ),
         migrations.CreateModel(
-            name='Tag',
+            name="Tag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('name', models.CharField(max_length=100)),
-                ('created_at', models.DateTimeField(default=django.utils.timezone.now)),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                ("name", models.CharField(max_length=100)),
+                ("created_at", models.DateTimeField(default=django.utils.timezone.now)),
             ],
             options={
-                'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='tag_name_ci_unique')],
+                "ordering": ["name"],
+                "constraints": [
+                    models.UniqueConstraint(
+                        django.db.models.functions.text.Lower("name"), name="tag_name_ci_unique"
+                    )
+                ],
             },
         ),
         migrations.CreateModel(
-            name='ContactTag',
+            name="ContactTag",
             fields=[
-                ('id', models.BigAutoField(auto_created=True, primary_key=True, serialize=False, verbose_name='ID')),
-                ('contact', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='contacts.contact')),
-                ('tag', models.ForeignKey(db_index=False, on_delete=django.db.models.deletion.CASCADE, to='contacts.tag')),
+                (
+                    "id",
+                    models.BigAutoField(
+                        auto_created=True, primary_key=True, serialize=False, verbose_name="ID"
+                    ),
+                ),
+                (
+                    "contact",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="contacts.contact",
+                    ),
+                ),
+                (
+                    "tag",
+                    models.ForeignKey(
+                        db_index=False,
+                        on_delete=django.db.models.deletion.CASCADE,
+                        to="contacts.tag",
+                    ),
+                ),
             ],
         ),
         migrations.AddField(
-            model_name='contact',
-            name='tags',
-            field=models.ManyToManyField(blank=True, related_name='contacts', through='contacts.ContactTag', to='contacts.tag'),
+            model_name="contact",
+            name="tags",
+            field=models.ManyToManyField(
+                blank=True,
+                related_name="contacts",
+                through="contacts.ContactTag",
+                to="contacts.tag",
+            ),
         ),
         migrations.AddIndex(
-            model_name='groupmembership',
-            index=models.Index(fields=['contact'], name='group_membership_contact_idx'),
+            model_name="groupmembership",
+            index=models.Index(fields=["contact"], name="group_membership_contact_idx"),
         ),
         migrations.AddConstraint(
-            model_name='groupmembership',
-            constraint=models.UniqueConstraint(fields=('group', 'contact'), name='group_membership_unique'),
+            model_name="groupmembership",
+            constraint=models.UniqueConstraint(
+                fields=("group", "contact"), name="group_membership_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contacttag',
-            index=models.Index(fields=['contact'], name='contact_tag_contact_idx'),
+            model_name="contacttag",
+            index=models.Index(fields=["contact"], name="contact_tag_contact_idx"),
         ),
         migrations.AddConstraint(
-            model_name='contacttag',
-            constraint=models.UniqueConstraint(fields=('tag', 'contact'), name='contact_tag_unique'),
+            model_name="contacttag",
+            constraint=models.UniqueConstraint(
+                fields=("tag", "contact"), name="contact_tag_unique"
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(condition=models.Q(('is_bounced', False), ('is_unsubscribed', False)), fields=['id'], name='contact_reachable_idx'),
+            model_name="contact",
+            index=models.Index(
+                condition=models.Q(("is_bounced", False), ("is_unsubscribed", False)),
+                fields=["id"],
+                name="contact_reachable_idx",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('email'), name='gin_trgm_ops'), name='contact_email_trgm'),
+            model_name="contact",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("email"), name="gin_trgm_ops"
+                ),
+                name="contact_email_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('full_name'), name='gin_trgm_ops'), name='contact_full_name_trgm'),
+            model_name="contact",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("full_name"), name="gin_trgm_ops"
+                ),
+                name="contact_full_name_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('company'), name='gin_trgm_ops'), name='contact_company_trgm'),
+            model_name="contact",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("company"), name="gin_trgm_ops"
+                ),
+                name="contact_company_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass(django.db.models.functions.text.Upper('source'), name='gin_trgm_ops'), name='contact_source_trgm'),
+            model_name="contact",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass(
+                    django.db.models.functions.text.Upper("source"), name="gin_trgm_ops"
+                ),
+                name="contact_source_trgm",
+            ),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['source'], name='contact_source_idx'),
+            model_name="contact",
+            index=models.Index(fields=["source"], name="contact_source_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['lead_score'], name='contact_lead_score_idx'),
+            model_name="contact",
+            index=models.Index(fields=["lead_score"], name="contact_lead_score_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['last_interacted_at'], name='contact_last_interacted_idx'),
+            model_name="contact",
+            index=models.Index(fields=["last_interacted_at"], name="contact_last_interacted_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=models.Index(fields=['created_at'], name='contact_created_at_idx'),
+            model_name="contact",
+            index=models.Index(fields=["created_at"], name="contact_created_at_idx"),
         ),
         migrations.AddIndex(
-            model_name='contact',
-            index=django.contrib.postgres.indexes.GinIndex(django.contrib.postgres.indexes.OpClass('custom_fields', name='jsonb_path_ops'), name='contact_custom_fields_gin'),
+            model_name="contact",
+            index=django.contrib.postgres.indexes.GinIndex(
+                django.contrib.postgres.indexes.OpClass("custom_fields", name="jsonb_path_ops"),
+                name="contact_custom_fields_gin",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.UniqueConstraint(django.db.models.functions.text.Lower('email'), name='contact_email_ci_unique'),
+            model_name="contact",
+            constraint=models.UniqueConstraint(
+                django.db.models.functions.text.Lower("email"), name="contact_email_ci_unique"
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('lead_score__gte', 0), ('lead_score__lte', 100)), name='contact_lead_score_0_100'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(("lead_score__gte", 0), ("lead_score__lte", 100)),
+                name="contact_lead_score_0_100",
+            ),
         ),
         migrations.AddConstraint(
-            model_name='contact',
-            constraint=models.CheckConstraint(condition=models.Q(('lifecycle_stage__in', ['subscriber', 'lead', 'mql', 'sql', 'customer'])), name='contact_lifecycle_stage_valid'),
+            model_name="contact",
+            constraint=models.CheckConstraint(
+                condition=models.Q(
+                    ("lifecycle_stage__in", ["subscriber", "lead", "mql", "sql", "customer"])
+                ),
+                name="contact_lifecycle_stage_valid",
+            ),
         ),
     ]

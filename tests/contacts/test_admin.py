@@ -49,7 +49,9 @@ def test_source_filter_lists_each_distinct_source_once(admin_client_):
     ContactFactory(source="")
     response = admin_client_.get(CHANGELIST)
     source_filter = next(
-        spec for spec in response.context["cl"].filter_specs if getattr(spec, "parameter_name", None) == "source"
+        spec
+        for spec in response.context["cl"].filter_specs
+        if getattr(spec, "parameter_name", None) == "source"
     )
     assert [value for value, _ in source_filter.lookup_choices] == ["api", "website"]
 
