@@ -1,0 +1,226 @@
+"""Compile a canonical rule tree to one `Q` over Contact.
+
+Every condition compiles to a predicate that is never NULL (columns are NOT
+NULL, nullable ones are guarded), so NOT is an exact complement in SQL's
+three-valued logic: `not_contains`, `neq` and negated groups match exactly
+the contacts their positive form does not (SPEC §2.2).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from django.db.models import (
+    DateTimeField,
+    DecimalField,
+    Exists,
+    Func,
+    OuterRef,
+    Q,
+    Value,
+)
+from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.lookups import (
+    Exact,
+    GreaterThan,
+    GreaterThanOrEqual,
+    IContains,
+    IExact,
+    IsNull,
+    LessThan,
+    LessThanOrEqual,
+)
+
+from contacts.models import ContactTag, GroupMembership, Tag
+from contacts.selectors import contact_status_q
+
+from .errors import RuleError, RuleErrors
+from .fields import CUSTOM_PREFIX, FIELDS
+from .parse import parse_timestamp
+
+EVERYBODY = Q(pk__isnull=False)
+NOBODY = Q(pk__isnull=True)
+_NEGATIONS = {
+    "not_equals": "equals",
+    "not_contains": "contains",
+    "not_starts_with": "starts_with",
+    "not_in": "in",
+    "is_not": "is",
+    "none_of": "any_of",
+    "not_in_group": "in_group",
+    "not_in_segment": "in_segment",
+    "is_not_set": "is_set",
+    "neq": "eq",
+}
+
+
+class JsonNumber(Func):
+    """flock_jsonb_number(value): the number a JSON value holds, else NULL (never an error)."""
+
+    function = "flock_jsonb_number"
+    output_field = DecimalField()
+
+
+class JsonTimestamp(Func):
+    """flock_jsonb_timestamp(value): the ISO date/datetime a JSON string holds, else NULL."""
+
+    function = "flock_jsonb_timestamp"
+    output_field = DateTimeField()
+
+
+def compile_filter(tree: dict, *, now: dt.datetime, _seen: frozenset[int] = frozenset()) -> Q:
+    return _Compiler(now=now, seen=_seen).group(tree)
+
+
+class _Compiler:
+    def __init__(self, *, now: dt.datetime, seen: frozenset[int]):
+        self.now = now
+        self.seen = seen
+
+    def group(self, node: dict) -> Q:
+        parts = [
+            self.group(rule) if "rules" in rule else self.condition(rule) for rule in node["rules"]
+        ]
+        q = _combine(parts, node["match"])
+        return ~q if node.get("negate") else q
+
+    def condition(self, rule: dict) -> Q:
+        op = rule["op"]
+        if op in _NEGATIONS:
+            return ~self.condition({**rule, "op": _NEGATIONS[op]})
+        name = rule["field"]
+        value = rule.get("value")
+        if name.startswith(CUSTOM_PREFIX):
+            return self.custom(name[len(CUSTOM_PREFIX) :], op, value)
+        field = FIELDS[name]
+        handler = getattr(self, f"_{field.kind.value}")
+        return handler(field.column, op, value)
+
+    # -- one method per kind --------------------------------------------------
+
+    def _text(self, column: str, op: str, value: Any) -> Q:
+        if op == "equals":
+            return Q(**{f"{column}__iexact": value})
+        if op == "contains":
+            return Q(**{f"{column}__icontains": value})
+        if op == "starts_with":
+            return Q(**{f"{column}__istartswith": value})
+        if op == "ends_with":
+            return Q(**{f"{column}__iendswith": value})
+        if op == "in":
+            return _combine([Q(**{f"{column}__iexact": item}) for item in value], "any")
+        if op == "is_set":
+            return ~Q(**{column: ""})
+        raise AssertionError(op)
+
+    def _status(self, column: str, op: str, value: Any) -> Q:
+        values = value if op == "in" else [value]
+        return _combine([contact_status_q(status) for status in values], "any")
+
+    def _stage(self, column: str, op: str, value: Any) -> Q:
+        return Q(**{f"{column}__in": value if op == "in" else [value]})
+
+    def _tag(self, column: str, op: str, value: Any) -> Q:
+        if op == "all_of":
+            return _combine([_has_any_tag([name]) for name in value], "all")
+        return _has_any_tag(value if op == "any_of" else [value])
+
+    def _group(self, column: str, op: str, value: Any) -> Q:
+        return Q(Exists(GroupMembership.objects.filter(contact_id=OuterRef("pk"), group_id=value)))
+
+    def _segment(self, column: str, op: str, value: Any) -> Q:
+        from segments.models import ContactSegment
+
+        if value in self.seen:
+            raise RuleErrors([RuleError("rules", "These segments use each other (cycle).")])
+        filter_json = (
+            ContactSegment.objects.filter(pk=value).values_list("filter_json", flat=True).first()
+        )
+        if filter_json is None:
+            # Deleted since validation: like an unknown tag, it matches nobody.
+            return NOBODY
+        from .parse import parse_filter
+
+        tree = parse_filter(filter_json, segment_id=value)
+        return compile_filter(tree, now=self.now, _seen=self.seen | {value})
+
+    def _integer(self, column: str, op: str, value: Any) -> Q:
+        if op == "between":
+            return Q(**{f"{column}__gte": value[0], f"{column}__lte": value[1]})
+        lookup = {"eq": "exact", "gt": "gt", "gte": "gte", "lt": "lt", "lte": "lte"}[op]
+        return Q(**{f"{column}__{lookup}": value})
+
+    def _timestamp(self, column: str, op: str, value: Any) -> Q:
+        if op == "is_set":
+            return Q(**{f"{column}__isnull": False})
+        lookup, bound = _time_bound(op, value, self.now)
+        # Explicit guard: the column is nullable, and a NULL must not leak into NOT.
+        return Q(**{f"{column}__isnull": False, f"{column}__{lookup}": bound})
+
+    def _boolean(self, column: str, op: str, value: Any) -> Q:
+        return Q(**{column: value})
+
+    def custom(self, name: str, op: str, value: Any) -> Q:
+        text = KeyTextTransform(name, "custom_fields")
+        if op == "is_set":
+            return Q(IsNull(text, False)) & ~Q(Exact(text, ""))
+        if op == "equals":
+            return Q(IsNull(text, False)) & Q(IExact(text, _text_form(value)))
+        if op == "contains":
+            return Q(IsNull(text, False)) & Q(IContains(text, _text_form(value)))
+        if op in ("gt", "gte", "lt", "lte"):
+            number = JsonNumber(KeyTransform(name, "custom_fields"))
+            compare = {"gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan}.get(
+                op, LessThanOrEqual
+            )
+            return Q(IsNull(number, False)) & Q(compare(number, Value(Decimal(str(value)))))
+        if op in ("before", "after"):
+            stamp = JsonTimestamp(KeyTransform(name, "custom_fields"))
+            lookup, bound = _time_bound(op, value, self.now)
+            compare = LessThan if lookup == "lt" else GreaterThanOrEqual
+            if lookup == "gt":
+                compare = GreaterThan
+            return Q(IsNull(stamp, False)) & Q(compare(stamp, Value(bound, DateTimeField())))
+        raise AssertionError(op)
+
+
+def _combine(parts: list[Q], match: str) -> Q:
+    """AND ("all") or OR ("any") of the parts; all of none is everybody, any of none nobody."""
+    if not parts:
+        return EVERYBODY if match == "all" else NOBODY
+    q = parts[0]
+    for part in parts[1:]:
+        q = q & part if match == "all" else q | part
+    return q
+
+
+def _has_any_tag(names: list[str]) -> Q:
+    """EXISTS over contact→tag links for tags named (case-insensitively) in `names`."""
+    named = Q()
+    for name in names:
+        named |= Q(name__iexact=name)
+    tags = Tag.objects.filter(named).values("pk")
+    return Q(Exists(ContactTag.objects.filter(contact_id=OuterRef("pk"), tag_id__in=tags)))
+
+
+def _time_bound(op: str, value: Any, now: dt.datetime) -> tuple[str, dt.datetime]:
+    """(lookup, bound) for the four time operators of SPEC §2.3."""
+    if op == "within_days":
+        return "gte", now - dt.timedelta(days=value)
+    if op == "older_than_days":
+        return "lt", now - dt.timedelta(days=value)
+    moment = parse_timestamp(value)
+    if op == "before":
+        return "lt", moment
+    if len(value) == 10:  # `after` a bare date: after that whole day
+        return "gte", moment + dt.timedelta(days=1)
+    return "gt", moment
+
+
+def _text_form(value: Any) -> str:
+    """How a JSON value reads as text: 5 → "5", true → "true" (SPEC §2.4)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)

@@ -1,0 +1,477 @@
+"""Normalise and validate a rule tree (SPEC §2) in one pass.
+
+`parse_filter` turns whatever a builder, an integration or an old export
+sends (bare arrays, snake_case fields, operator aliases, "operator" for
+"op") into the canonical tree, or raises RuleErrors listing every problem
+with its path. It never raises anything else, whatever the input.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import json
+import re
+from collections.abc import Iterable
+from typing import Any
+
+from django.conf import settings
+
+from .errors import RuleError, RuleErrors
+from .fields import (
+    CUSTOM_PREFIX,
+    CUSTOM_PREFIX_ALIASES,
+    FIELD_ALIASES,
+    FIELDS,
+    LIST_OPS,
+    NUMBER_OPERATOR_ALIASES,
+    OPERATOR_ALIASES,
+    OPERATOR_LABELS,
+    STAGE_VALUES,
+    STATUS_VALUES,
+    VALUELESS_OPS,
+    Field,
+    Kind,
+)
+
+MAX_TEXT = 500
+MAX_LIST = 1000
+MAX_DAYS = 36_500
+_CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
+_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_ISO_DATETIME = re.compile(
+    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
+)
+
+
+class Invalid(Exception):
+    """A value problem; the message is shown next to the value."""
+
+
+def parse_filter(raw: Any, *, segment_id: int | None = None) -> dict:
+    """Return the canonical tree for `raw`, or raise RuleErrors."""
+    parser = _Parser(segment_id=segment_id)
+    tree = parser.parse(raw)
+    if parser.errors:
+        raise RuleErrors(parser.errors)
+    return tree
+
+
+def count_conditions(tree: dict) -> int:
+    return sum(count_conditions(rule) if "rules" in rule else 1 for rule in tree.get("rules", []))
+
+
+def iter_conditions(tree: dict) -> Iterable[dict]:
+    for rule in tree.get("rules", []):
+        if "rules" in rule:
+            yield from iter_conditions(rule)
+        else:
+            yield rule
+
+
+def parse_timestamp(value: str) -> dt.datetime:
+    """An ISO date (midnight UTC) or datetime (UTC unless it says otherwise)."""
+    if _ISO_DATE.match(value):
+        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=dt.UTC)
+    if not _ISO_DATETIME.match(value):
+        raise ValueError(value)
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+def _join(path: str, part: str) -> str:
+    return f"{path}.{part}" if path else part
+
+
+class _Parser:
+    def __init__(self, *, segment_id: int | None):
+        self.segment_id = segment_id
+        self.errors: list[RuleError] = []
+        self.conditions = 0
+        self.segment_refs: list[tuple[str, int]] = []  # (path, id)
+        self.max_depth = settings.SEGMENT_MAX_DEPTH
+        self.max_conditions = settings.SEGMENT_MAX_CONDITIONS
+
+    def error(self, path: str, message: str) -> None:
+        self.errors.append(RuleError(path or "filter", message))
+
+    # -- structure ----------------------------------------------------------
+
+    def parse(self, raw: Any) -> dict:
+        if isinstance(raw, str | bytes):
+            try:
+                raw = json.loads(raw)
+            except (ValueError, RecursionError) as exc:
+                self.error("filter", f"The rules are not valid JSON ({exc}).")
+                return _empty()
+        if isinstance(raw, list):
+            raw = {"match": "all", "rules": raw}
+        if not isinstance(raw, dict):
+            self.error(
+                "filter",
+                "Rules must be an object with 'match' and 'rules', or a list of conditions.",
+            )
+            return _empty()
+        tree = self.group(raw, path="", depth=1)
+        if self.conditions > self.max_conditions:
+            self.error(
+                "rules",
+                f"A segment can have at most {self.max_conditions} conditions; "
+                f"this one has {self.conditions}.",
+            )
+        if not self.errors and self.segment_refs:
+            self.check_segment_refs()
+        return tree
+
+    def group(self, node: dict, *, path: str, depth: int) -> dict:
+        match = node.get("match", node.get("logic", "all"))
+        match_key = "match" if "match" in node else "logic"
+        canonical_match = {"all": "all", "and": "all", "any": "any", "or": "any"}.get(
+            match.lower() if isinstance(match, str) else None
+        )
+        if canonical_match is None:
+            self.error(_join(path, match_key), "Match must be 'all' or 'any'.")
+            canonical_match = "all"
+        negate = node.get("negate", False)
+        if negate is None:
+            negate = False
+        if not isinstance(negate, bool):
+            self.error(_join(path, "negate"), "Negate must be true or false.")
+            negate = False
+        rules_key = "rules" if "rules" in node or "conditions" not in node else "conditions"
+        rules = node.get(rules_key, [])
+        if not isinstance(rules, list):
+            self.error(_join(path, rules_key), "Rules must be a list of conditions and groups.")
+            rules = []
+        unknown = set(node) - {"match", "logic", "negate", "rules", "conditions"}
+        if unknown:
+            self.error(path, f"Unknown key {_quoted(sorted(unknown))} in a group.")
+        if path and not rules:
+            self.error(_join(path, rules_key), "This group is empty; add a condition or remove it.")
+        children = []
+        for index, rule in enumerate(rules):
+            child_path = _join(path, f"{rules_key}[{index}]")
+            if isinstance(rule, list):
+                rule = {"match": "all", "rules": rule}
+            if not isinstance(rule, dict):
+                self.error(child_path, "Each rule must be a condition or a group.")
+            elif "rules" in rule or "conditions" in rule or "match" in rule:
+                if depth + 1 > self.max_depth:
+                    self.error(
+                        child_path,
+                        f"Segments can be nested at most {self.max_depth} levels deep.",
+                    )
+                else:
+                    children.append(self.group(rule, path=child_path, depth=depth + 1))
+            else:
+                self.conditions += 1
+                condition = self.condition(rule, path=child_path)
+                if condition is not None:
+                    children.append(condition)
+        return {"match": canonical_match, "negate": negate, "rules": children}
+
+    # -- conditions ---------------------------------------------------------
+
+    def condition(self, node: dict, *, path: str) -> dict | None:
+        field_name = node.get("field")
+        if not isinstance(field_name, str) or not field_name.strip():
+            self.error(_join(path, "field"), "Choose a field.")
+            return None
+        field, custom_name = self.resolve_field(field_name.strip(), path)
+        if field is None:
+            return None
+        op_key = "op" if "op" in node else "operator"
+        raw_op = node.get(op_key)
+        if not isinstance(raw_op, str) or not raw_op.strip():
+            self.error(_join(path, op_key), f"Choose an operator for {field.label}.")
+            return None
+        op = _canonical_operator(raw_op.strip(), field.kind)
+        if op not in field.operators:
+            allowed = ", ".join(OPERATOR_LABELS[o] for o in field.operators)
+            self.error(
+                _join(path, op_key),
+                f"'{raw_op}' cannot be used with {field.label}; use one of: {allowed}.",
+            )
+            return None
+        name = f"{CUSTOM_PREFIX}{custom_name}" if custom_name is not None else field.name
+        if op in VALUELESS_OPS:
+            return {"field": name, "op": op}
+        if "value" not in node or node["value"] is None or node["value"] == []:
+            self.error(_join(path, "value"), f"{field.label} {OPERATOR_LABELS[op]} needs a value.")
+            return None
+        try:
+            value = self.value(field, op, node["value"], path=path)
+        except Invalid as exc:
+            self.error(_join(path, "value"), str(exc))
+            return None
+        return {"field": name, "op": op, "value": value}
+
+    def resolve_field(self, name: str, path: str) -> tuple[Field | None, str | None]:
+        for prefix in CUSTOM_PREFIX_ALIASES:
+            if name.startswith(prefix):
+                custom = name[len(prefix) :].strip()
+                if not custom or len(custom) > 100:
+                    self.error(
+                        _join(path, "field"),
+                        "Name the custom field after 'customField:' (at most 100 characters).",
+                    )
+                    return None, None
+                return _CUSTOM_FIELD, custom
+        canonical = FIELD_ALIASES.get(name, name)
+        if canonical in FIELDS:
+            return FIELDS[canonical], None
+        known = [*FIELDS, *FIELD_ALIASES]
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f"; did you mean '{FIELD_ALIASES.get(close[0], close[0])}'?" if close else ""
+        self.error(_join(path, "field"), f"Unknown field '{name}'{hint}")
+        return None, None
+
+    def value(self, field: Field, op: str, value: Any, *, path: str) -> Any:
+        if op in LIST_OPS:
+            items = _as_list(value)
+            if not items:
+                raise Invalid(f"{field.label} {OPERATOR_LABELS[op]} needs at least one value.")
+            if len(items) > MAX_LIST:
+                raise Invalid(f"Use at most {MAX_LIST} values.")
+            return [self.scalar(field, op, item, path=path) for item in items]
+        if op == "between":
+            if not isinstance(value, list | tuple) or len(value) != 2:
+                raise Invalid(f"{field.label} between needs two numbers: [low, high].")
+            low, high = (_whole_number_0_100(v, field.label) for v in value)
+            if low > high:
+                raise Invalid(f"The low end ({low}) is above the high end ({high}).")
+            return [low, high]
+        return self.scalar(field, op, value, path=path)
+
+    def scalar(self, field: Field, op: str, value: Any, *, path: str) -> Any:
+        kind = field.kind
+        if kind == Kind.TEXT or kind == Kind.TAG:
+            return _text(value, field.label)
+        if kind == Kind.STATUS:
+            return _choice(value, STATUS_VALUES, field.label)
+        if kind == Kind.STAGE:
+            return _choice(value, STAGE_VALUES, field.label)
+        if kind == Kind.INTEGER:
+            return _whole_number_0_100(value, field.label)
+        if kind == Kind.BOOLEAN:
+            return _boolean(value, field.label)
+        if kind == Kind.TIMESTAMP:
+            if op in ("within_days", "older_than_days"):
+                return _days(value)
+            return _timestamp_text(value)
+        if kind == Kind.GROUP:
+            return _group_id(value)
+        if kind == Kind.SEGMENT:
+            segment_id = _segment_id(value)
+            self.segment_refs.append((_join(path, "value"), segment_id))
+            return segment_id
+        # Custom fields.
+        if op in ("gt", "gte", "lt", "lte"):
+            return _number(value)
+        if op in ("before", "after"):
+            return _timestamp_text(value)
+        return _custom_scalar(value)
+
+    def check_segment_refs(self) -> None:
+        from segments.models import ContactSegment
+
+        ids = {segment_id for _, segment_id in self.segment_refs}
+        known = dict(ContactSegment.objects.filter(pk__in=ids).values_list("pk", "name"))
+        for path, segment_id in self.segment_refs:
+            if segment_id not in known:
+                self.error(path, f"There is no segment with id {segment_id}.")
+            elif segment_id == self.segment_id:
+                self.error(path, "A segment cannot include itself.")
+            elif self.segment_id is not None and _segment_uses(segment_id, self.segment_id):
+                self.error(
+                    path,
+                    f"Segment '{known[segment_id]}' already uses this segment, "
+                    "so it cannot be used here (cycle).",
+                )
+
+
+_CUSTOM_FIELD = Field("customField", "Custom field", Kind.CUSTOM)
+
+
+def _empty() -> dict:
+    return {"match": "all", "negate": False, "rules": []}
+
+
+def _quoted(names: list[str]) -> str:
+    return ", ".join(f"'{n}'" for n in names)
+
+
+def _canonical_operator(raw: str, kind: Kind) -> str:
+    snake = raw if raw in OPERATOR_ALIASES else _CAMEL.sub(r"_\1", raw).lower().replace(" ", "_")
+    op = OPERATOR_ALIASES.get(snake, snake)
+    if kind == Kind.INTEGER:
+        op = NUMBER_OPERATOR_ALIASES.get(op, op)
+    elif kind != Kind.CUSTOM and op == "eq":
+        op = "equals"
+    elif kind != Kind.CUSTOM and op == "neq":
+        op = "not_equals"
+    elif kind == Kind.CUSTOM:
+        op = {"eq": "equals", "neq": "not_equals"}.get(op, op)
+    return op
+
+
+def _as_list(value: Any) -> list:
+    if isinstance(value, list | tuple):
+        return list(value)
+    if isinstance(value, str):
+        # A builder's text box: "a, b, c".
+        return [part.strip() for part in value.split(",") if part.strip()]
+    return [value]
+
+
+def _text(value: Any, label: str) -> str:
+    if isinstance(value, bool) or not isinstance(value, str | int | float):
+        raise Invalid(f"{label} needs text here.")
+    text = str(value).strip() if isinstance(value, str) else str(value)
+    if not text:
+        raise Invalid(f"Enter a value for {label}.")
+    if len(text) > MAX_TEXT:
+        raise Invalid(f"Keep the value under {MAX_TEXT} characters.")
+    return text
+
+
+def _choice(value: Any, choices: tuple[str, ...], label: str) -> str:
+    if isinstance(value, str) and value.strip().lower() in choices:
+        return value.strip().lower()
+    raise Invalid(f"{label} must be one of: {', '.join(choices)}.")
+
+
+def _whole_number(value: Any) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,9}\s*", value):
+        return int(value)
+    return None
+
+
+def _whole_number_0_100(value: Any, label: str) -> int:
+    number = _whole_number(value)
+    if number is None or not 0 <= number <= 100:
+        raise Invalid(f"{label} needs a whole number between 0 and 100.")
+    return number
+
+
+def _days(value: Any) -> int:
+    number = _whole_number(value)
+    if number is None or not 0 <= number <= MAX_DAYS:
+        raise Invalid(f"Enter a whole number of days between 0 and {MAX_DAYS}.")
+    return number
+
+
+def _timestamp_text(value: Any) -> str:
+    if isinstance(value, str):
+        text = value.strip()
+        try:
+            parse_timestamp(text)
+        except ValueError:
+            pass
+        else:
+            return text
+    raise Invalid("Enter a date as YYYY-MM-DD (or a date and time, e.g. 2026-01-31T09:00:00Z).")
+
+
+def _boolean(value: Any, label: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
+        return value.strip().lower() in ("true", "yes")
+    raise Invalid(f"{label} needs true or false.")
+
+
+def _number(value: Any) -> int | float:
+    if isinstance(value, bool):
+        raise Invalid("Enter a number.")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, float) and value == value and abs(value) != float("inf"):
+        return value
+    if isinstance(value, str):
+        try:
+            number = float(value)
+        except ValueError:
+            pass
+        else:
+            if number == number and abs(number) != float("inf"):
+                return int(number) if number.is_integer() and "." not in value else number
+    raise Invalid("Enter a number.")
+
+
+def _custom_scalar(value: Any) -> str | int | float | bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        if isinstance(value, float) and (value != value or abs(value) == float("inf")):
+            raise Invalid("Enter a number, text or true/false.")
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if not text:
+            raise Invalid("Enter a value.")
+        if len(text) > MAX_TEXT:
+            raise Invalid(f"Keep the value under {MAX_TEXT} characters.")
+        return text
+    raise Invalid("Enter a number, text or true/false.")
+
+
+def _group_id(value: Any) -> int:
+    from contacts.models import Group
+
+    group = None
+    if isinstance(value, str) and value.strip():
+        group = Group.objects.filter(name__iexact=value.strip()).first()
+    number = _whole_number(value)
+    if group is None and number is not None:
+        group = Group.objects.filter(pk=number).first()
+    if group is None:
+        shown = value if isinstance(value, str | int) else json.dumps(value)[:50]
+        raise Invalid(f"There is no group '{shown}'.")
+    return group.pk
+
+
+def _segment_id(value: Any) -> int:
+    number = _whole_number(value)
+    if number is None or number < 1:
+        raise Invalid("Choose a segment.")
+    return number
+
+
+def _segment_uses(start_id: int, target_id: int) -> bool:
+    """Does segment `start_id` reach `target_id` through in_segment references?"""
+    from segments.models import ContactSegment
+
+    seen: set[int] = set()
+    frontier = {start_id}
+    while frontier:
+        seen |= frontier
+        rows = ContactSegment.objects.filter(pk__in=frontier).values_list("filter_json", flat=True)
+        frontier = set()
+        for filter_json in rows:
+            for ref in _segment_refs(filter_json):
+                if ref == target_id:
+                    return True
+                if ref not in seen:
+                    frontier.add(ref)
+    return False
+
+
+def _segment_refs(tree: Any) -> Iterable[int]:
+    if not isinstance(tree, dict):
+        return
+    for rule in tree.get("rules", []):
+        if isinstance(rule, dict) and "rules" in rule:
+            yield from _segment_refs(rule)
+        elif (
+            isinstance(rule, dict)
+            and rule.get("field") == "segment"
+            and isinstance(rule.get("value"), int)
+        ):
+            yield rule["value"]

@@ -1,0 +1,46 @@
+"""Writes for segments: create, update, evaluate-and-record."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.utils import timezone
+
+from .models import ContactSegment, SegmentEvaluation
+from .selectors import segment_contacts
+
+
+@transaction.atomic
+def segment_create(
+    *, name: str, filter_json: Any, user: AbstractBaseUser | None, description: str = ""
+) -> ContactSegment:
+    segment = ContactSegment(
+        name=name, description=description, filter_json=filter_json, created_by=user
+    )
+    segment.full_clean()  # validates and canonicalises filter_json
+    segment.save()
+    return segment
+
+
+@transaction.atomic
+def segment_update(
+    *, segment: ContactSegment, name: str, filter_json: Any, description: str = ""
+) -> ContactSegment:
+    segment.name, segment.description, segment.filter_json = name, description, filter_json
+    segment.full_clean()
+    segment.save(update_fields=["name", "description", "filter_json", "updated_at"])
+    return segment
+
+
+@transaction.atomic
+def segment_evaluate(*, segment: ContactSegment, now: dt.datetime | None = None) -> int:
+    """Count the segment now and record it (last count, size history)."""
+    now = now or timezone.now()
+    count = segment_contacts(segment, now=now).count()
+    segment.last_count, segment.last_evaluated_at = count, now
+    segment.save(update_fields=["last_count", "last_evaluated_at"])
+    SegmentEvaluation.objects.create(segment=segment, count=count, evaluated_at=now)
+    return count
