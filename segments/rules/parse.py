@@ -180,7 +180,7 @@ class _Parser:
         field, custom_name = self.resolve_field(field_name.strip(), path)
         if field is None:
             return None
-        op_key = "op" if "op" in node else "operator"
+        op_key = "operator" if "operator" in node and "op" not in node else "op"
         raw_op = node.get(op_key)
         if not isinstance(raw_op, str) or not raw_op.strip():
             self.error(_join(path, op_key), f"Choose an operator for {field.label}.")

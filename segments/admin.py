@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from .models import ContactSegment, SegmentEvaluation
+from .rules import RuleErrors, describe_filter, parse_filter
+from .services import segment_evaluate
+
+
+class SegmentEvaluationInline(admin.TabularInline):
+    model = SegmentEvaluation
+    fields = ["evaluated_at", "count"]
+    readonly_fields = fields
+    extra = 0
+    max_num = 0
+    can_delete = False
+    ordering = ["-evaluated_at"]
+    verbose_name_plural = "size history"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).order_by("-evaluated_at")
+
+
+@admin.register(ContactSegment)
+class ContactSegmentAdmin(admin.ModelAdmin):
+    list_display = ["name", "summary", "last_count", "last_evaluated_at", "created_by"]
+    search_fields = ["name", "description"]
+    readonly_fields = ["summary", "last_count", "last_evaluated_at", "created_by", "created_at"]
+    fields = ["name", "description", "filter_json", *readonly_fields]
+    inlines = [SegmentEvaluationInline]
+    actions = ["evaluate_now"]
+
+    @admin.display(description="rules")
+    def summary(self, segment: ContactSegment) -> str:
+        try:
+            return describe_filter(parse_filter(segment.filter_json))
+        except RuleErrors as exc:
+            return f"Invalid rules: {exc}"
+
+    def save_model(self, request, obj: ContactSegment, form, change: bool) -> None:
+        if not change:
+            obj.created_by = request.user
+        super().save_model(request, obj, form, change)
+
+    @admin.action(description="Re-evaluate now")
+    def evaluate_now(self, request: HttpRequest, queryset: QuerySet[ContactSegment]) -> None:
+        for segment in queryset:  # a handful of segments, one COUNT each
+            try:
+                count = segment_evaluate(segment=segment)
+            except RuleErrors as exc:
+                self.message_user(request, f"{segment}: {exc}", messages.ERROR)
+            else:
+                self.message_user(request, f"{segment}: {count:,} contacts match now.")

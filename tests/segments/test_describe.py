@@ -1,0 +1,44 @@
+from __future__ import annotations
+
+import pytest
+
+from segments.prefabs import PREFABS
+from segments.rules import describe_filter, parse_filter
+
+pytestmark = pytest.mark.django_db
+
+
+def test_win_back_with_vip_reads_like_a_sentence():
+    tree = parse_filter(
+        [*PREFABS["win_back"].filter_json["rules"], {"field": "tag", "op": "is", "value": "vip"}]
+    )
+    assert describe_filter(tree) == (
+        "Last interacted more than 90 days ago, not bounced, not unsubscribed and tagged vip"
+    )
+
+
+def test_nested_and_negated_groups_are_parenthesised():
+    tree = parse_filter(
+        {
+            "match": "any",
+            "rules": [
+                {"field": "leadScore", "op": "gte", "value": 90},
+                {"match": "all", "negate": True, "rules": [
+                    {"field": "company", "op": "contains", "value": "inc"},
+                    {"field": "customField:plan", "op": "equals", "value": "pro"},
+                ]},
+            ],
+        }
+    )  # fmt: skip
+    assert describe_filter(tree) == (
+        "Lead score ≥ 90 or not (company contains inc and plan equals pro)"
+    )
+
+
+def test_group_and_segment_names_are_shown_when_known():
+    tree = {"match": "all", "negate": False, "rules": [
+        {"field": "group", "op": "in_group", "value": 3},
+        {"field": "segment", "op": "not_in_segment", "value": 4},
+    ]}  # fmt: skip
+    names = {"group": {3: "Board"}, "segment": {4: "VIP"}}
+    assert describe_filter(tree, names=names) == "In group Board and not in segment VIP"
