@@ -663,7 +663,7 @@ def cmd_test(pytest_args: list[str]) -> int:
 
 
 def cmd_bench() -> int:
-    scripts = sorted((ROOT / "bench").glob("*.py"))
+    scripts = sorted((ROOT / "bench").glob("[!_]*.py"))  # _common.py is a module
     if not scripts:
         log("no bench/*.py scripts yet")
         return 0
