@@ -6,6 +6,7 @@ table lives in docs/benchmarks.md with the command that reproduces it.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import platform
 import statistics
@@ -15,7 +16,28 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-DEFAULT_URL = "postgres://postgres@127.0.0.1:5432/flock"
+# Benchmarks run on a project-local PostgreSQL with the settings of scripts/devenv.py
+# (shared_buffers 1GB, work_mem 64MB, 2 parallel workers), so that the figures do
+# not depend on how the machine's own server happens to be configured. Point
+# FLOCK_BENCH_DATABASE_URL at another server to measure that one instead.
+BENCH_URL = os.environ.get(
+    "FLOCK_BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:55432/flock_bench"
+)
+DEFAULT_URL = BENCH_URL
+
+
+@contextlib.contextmanager
+def bench_services():
+    """PostgreSQL (and Redis) for a benchmark, started if needed and stopped after."""
+    sys.path.insert(0, str(ROOT / "scripts"))
+    import devenv
+
+    os.environ["DATABASE_URL"] = BENCH_URL
+    try:
+        with devenv.Services(for_tests=False):
+            yield
+    except devenv.Fail as exc:
+        raise SystemExit(f"bench: {exc}") from None
 
 
 def database_url(name: str) -> str:

@@ -13,7 +13,7 @@ import argparse
 import json
 import time
 
-from _common import machine, million_contact_database, percentile, setup_django
+from _common import bench_services, machine, million_contact_database, percentile, setup_django
 
 WIN_BACK = [
     {"field": "lastInteracted", "op": "older_than_days", "value": 90},
@@ -97,7 +97,7 @@ def plan_summary(filter_json) -> str:
     return "; ".join(found)
 
 
-def main() -> None:
+def _main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--runs", type=int, default=20)
     parser.add_argument("--database", default="flock_bench")
@@ -124,6 +124,11 @@ def main() -> None:
             f"| {result.count:,} | {plan_summary(filter_json)} |",
             flush=True,
         )
+
+
+def main():
+    with bench_services():
+        return _main()
 
 
 if __name__ == "__main__":

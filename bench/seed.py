@@ -19,7 +19,7 @@ import sys
 import time
 from urllib.parse import urlsplit, urlunsplit
 
-from _common import ROOT, database_url, machine, manage, setup_django
+from _common import ROOT, bench_services, database_url, machine, manage, setup_django
 
 
 def _admin_url(url: str) -> str:
@@ -72,7 +72,7 @@ def _check(contacts: int) -> str:
     )
 
 
-def main() -> int:
+def _main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--contacts", type=int, default=1_000_000)
     parser.add_argument("--seed", type=int, default=1)
@@ -109,6 +109,11 @@ def main() -> int:
         else:
             _drop_database(url)
     return 0 if seconds <= args.budget else 1
+
+
+def main():
+    with bench_services():
+        return _main()
 
 
 if __name__ == "__main__":

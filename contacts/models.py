@@ -10,6 +10,7 @@ ends_with (pg_trgm answers ``=`` and ``LIKE`` from the same index).
 
 from __future__ import annotations
 
+from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.db import models
 from django.db.models import Q
@@ -91,6 +92,12 @@ class Contact(models.Model):
     is_unsubscribed = models.BooleanField(default=False)
     custom_fields = models.JSONField(default=dict, blank=True)
     tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
+    # The ids of `tags`, kept by PostgreSQL triggers on ContactTag (migration 0003)
+    # so that tag rules are GIN-indexed array tests (`tag_ids && ARRAY[…]`) that
+    # combine with other conditions in one bitmap or parallel scan, where an
+    # EXISTS inside an OR forces a single-core scan with a subplan per row.
+    # Never written by Django: save() leaves it out (see below).
+    tag_ids = ArrayField(models.BigIntegerField(), default=list, blank=True, editable=False)
     groups = models.ManyToManyField(
         Group, through="GroupMembership", related_name="members", blank=True
     )
@@ -116,6 +123,15 @@ class Contact(models.Model):
                 condition=Q(is_bounced=False, is_unsubscribed=False),
                 name="contact_reachable_idx",
             ),
+            # Win-back and other "reachable and inactive since" rules: an index-only
+            # scan answers `last_interacted_at < X AND NOT is_bounced AND NOT is_unsubscribed`.
+            models.Index(
+                fields=["last_interacted_at"],
+                condition=Q(is_bounced=False, is_unsubscribed=False),
+                name="contact_reachable_last_int_idx",
+            ),
+            # `tag is vip`, `any_of`, `all_of`, `none_of` (array overlap/containment).
+            GinIndex(fields=["tag_ids"], name="contact_tag_ids_gin"),
             # Search and text rules (equals/contains/starts_with/ends_with) on email.
             GinIndex(OpClass(Upper("email"), name="gin_trgm_ops"), name="contact_email_trgm"),
             # Contacts list search and the `name` rule.
@@ -142,6 +158,17 @@ class Contact(models.Model):
 
     def __str__(self) -> str:
         return self.email
+
+    def save(self, *args, update_fields=None, **kwargs) -> None:
+        # tag_ids belongs to the database triggers; a stale in-memory copy must
+        # never overwrite it, so updates name every field but it.
+        if update_fields is None and self.pk is not None and not self._state.adding:
+            update_fields = [
+                f.name
+                for f in self._meta.concrete_fields
+                if not f.primary_key and f.name != "tag_ids" and not f.generated
+            ]
+        super().save(*args, update_fields=update_fields, **kwargs)
 
     def get_absolute_url(self) -> str:
         return reverse("contacts:detail", args=[self.pk])

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     DateTimeField,
     DecimalField,
@@ -33,7 +34,7 @@ from django.db.models.lookups import (
     LessThanOrEqual,
 )
 
-from contacts.models import ContactTag, GroupMembership, Tag
+from contacts.models import GroupMembership, Tag
 from contacts.selectors import contact_status_q
 
 from .errors import RuleError, RuleErrors
@@ -197,12 +198,16 @@ def _combine(parts: list[Q], match: str) -> Q:
 
 
 def _has_any_tag(names: list[str]) -> Q:
-    """EXISTS over contact→tag links for tags named (case-insensitively) in `names`."""
+    """Contacts with at least one tag named (case-insensitively) in `names`.
+
+    `tag_ids && ARRAY(SELECT id FROM tag WHERE …)`: the tag lookup is an
+    InitPlan evaluated once, and the overlap test uses contact_tag_ids_gin.
+    An unknown name gives an empty array, which overlaps nothing.
+    """
     named = Q()
     for name in names:
         named |= Q(name__iexact=name)
-    tags = Tag.objects.filter(named).values("pk")
-    return Q(Exists(ContactTag.objects.filter(contact_id=OuterRef("pk"), tag_id__in=tags)))
+    return Q(tag_ids__overlap=ArraySubquery(Tag.objects.filter(named).values("pk")))
 
 
 def _time_bound(op: str, value: Any, now: dt.datetime) -> tuple[str, dt.datetime]:
