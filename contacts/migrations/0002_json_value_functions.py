@@ -13,7 +13,7 @@ from django.db import migrations
 FUNCTIONS = r"""
 CREATE OR REPLACE FUNCTION flock_jsonb_number(value jsonb) RETURNS numeric
 LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN jsonb_typeof(value) = 'number' THEN (value #>> '{}')::numeric END
+    SELECT CASE WHEN jsonb_typeof(value) = 'number' THEN value::numeric END
 $$;
 
 CREATE OR REPLACE FUNCTION flock_jsonb_timestamp(value jsonb) RETURNS timestamptz

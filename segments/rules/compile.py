@@ -14,6 +14,7 @@ from typing import Any
 
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
+    BooleanField,
     DateTimeField,
     DecimalField,
     Exists,
@@ -23,15 +24,15 @@ from django.db.models import (
     Value,
 )
 from django.db.models.fields.json import KeyTextTransform, KeyTransform
+from django.db.models.functions import Coalesce
 from django.db.models.lookups import (
-    Exact,
     GreaterThan,
     GreaterThanOrEqual,
     IContains,
     IExact,
-    IsNull,
     LessThan,
     LessThanOrEqual,
+    Lookup,
 )
 
 from contacts.models import GroupMembership, Tag
@@ -164,27 +165,47 @@ class _Compiler:
         return Q(**{column: value})
 
     def custom(self, name: str, op: str, value: Any) -> Q:
+        # Each test is COALESCE(<comparison>, false): a missing key or a value of
+        # another kind gives false (never NULL, never an error), and the JSON is
+        # read once per row.
         text = KeyTextTransform(name, "custom_fields")
         if op == "is_set":
-            return Q(IsNull(text, False)) & ~Q(Exact(text, ""))
+            return _true(NotEqual(text, Value("")))
         if op == "equals":
-            return Q(IsNull(text, False)) & Q(IExact(text, _text_form(value)))
+            return _true(IExact(text, _text_form(value)))
         if op == "contains":
-            return Q(IsNull(text, False)) & Q(IContains(text, _text_form(value)))
+            return _true(IContains(text, _text_form(value)))
         if op in ("gt", "gte", "lt", "lte"):
             number = JsonNumber(KeyTransform(name, "custom_fields"))
-            compare = {"gt": GreaterThan, "gte": GreaterThanOrEqual, "lt": LessThan}.get(
-                op, LessThanOrEqual
-            )
-            return Q(IsNull(number, False)) & Q(compare(number, Value(Decimal(str(value)))))
+            compare = _COMPARE[op]
+            return _true(compare(number, Value(Decimal(str(value)), DecimalField())))
         if op in ("before", "after"):
             stamp = JsonTimestamp(KeyTransform(name, "custom_fields"))
             lookup, bound = _time_bound(op, value, self.now)
-            compare = LessThan if lookup == "lt" else GreaterThanOrEqual
-            if lookup == "gt":
-                compare = GreaterThan
-            return Q(IsNull(stamp, False)) & Q(compare(stamp, Value(bound, DateTimeField())))
+            return _true(_COMPARE[lookup](stamp, Value(bound, DateTimeField())))
         raise AssertionError(op)
+
+
+_COMPARE = {
+    "gt": GreaterThan,
+    "gte": GreaterThanOrEqual,
+    "lt": LessThan,
+    "lte": LessThanOrEqual,
+}
+
+
+class NotEqual(Lookup):
+    lookup_name = "ne"
+
+    def as_sql(self, compiler, connection):
+        lhs, lhs_params = self.process_lhs(compiler, connection)
+        rhs, rhs_params = self.process_rhs(compiler, connection)
+        return f"{lhs} <> {rhs}", (*lhs_params, *rhs_params)
+
+
+def _true(comparison) -> Q:
+    """The comparison where it holds, false where it is false or NULL."""
+    return Q(Coalesce(comparison, Value(False), output_field=BooleanField()))
 
 
 def _combine(parts: list[Q], match: str) -> Q:
@@ -220,6 +241,8 @@ def _time_bound(op: str, value: Any, now: dt.datetime) -> tuple[str, dt.datetime
     if op == "before":
         return "lt", moment
     if len(value) == 10:  # `after` a bare date: after that whole day
+        if moment.date() == dt.date.max:
+            return "gt", dt.datetime.max.replace(tzinfo=dt.UTC)  # nothing is after 9999
         return "gte", moment + dt.timedelta(days=1)
     return "gt", moment
 

@@ -76,7 +76,13 @@ def parse_timestamp(value: str) -> dt.datetime:
     if not _ISO_DATETIME.match(value):
         raise ValueError(value)
     parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=dt.UTC)
+    try:
+        # As UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
+        return parsed.astimezone(dt.UTC)
+    except OverflowError:
+        raise ValueError(value) from None
 
 
 def _join(path: str, part: str) -> str:
@@ -210,6 +216,9 @@ class _Parser:
         for prefix in CUSTOM_PREFIX_ALIASES:
             if name.startswith(prefix):
                 custom = name[len(prefix) :].strip()
+                if "\x00" in custom:
+                    self.error(_join(path, "field"), NUL_MESSAGE)
+                    return None, None
                 if not custom or len(custom) > 100:
                     self.error(
                         _join(path, "field"),
@@ -324,9 +333,14 @@ def _as_list(value: Any) -> list:
     return [value]
 
 
+NUL_MESSAGE = "Text cannot contain the NUL character (\\0); remove it."
+
+
 def _text(value: Any, label: str) -> str:
     if isinstance(value, bool) or not isinstance(value, str | int | float):
         raise Invalid(f"{label} needs text here.")
+    if isinstance(value, str) and "\x00" in value:
+        raise Invalid(NUL_MESSAGE)
     text = str(value).strip() if isinstance(value, str) else str(value)
     if not text:
         raise Invalid(f"Enter a value for {label}.")
@@ -416,6 +430,8 @@ def _custom_scalar(value: Any) -> str | int | float | bool:
         text = value.strip()
         if not text:
             raise Invalid("Enter a value.")
+        if "\x00" in text:
+            raise Invalid(NUL_MESSAGE)
         if len(text) > MAX_TEXT:
             raise Invalid(f"Keep the value under {MAX_TEXT} characters.")
         return text
@@ -426,6 +442,8 @@ def _group_id(value: Any) -> int:
     from contacts.models import Group
 
     group = None
+    if isinstance(value, str) and "\x00" in value:
+        raise Invalid(NUL_MESSAGE)
     if isinstance(value, str) and value.strip():
         group = Group.objects.filter(name__iexact=value.strip()).first()
     number = _whole_number(value)
