@@ -77,6 +77,9 @@ def test_in_segment_follows_the_other_segments_rules_as_they_are_now(marketer):
         {"field": "company", "op": "contains", "value": "inc"},
     ]
     assert list(contacts_matching(outer, now=NOW)) == [a]
-    inner.filter_json = {"match": "all", "rules": [{"field": "leadScore", "op": "lte", "value": 20}]}
+    inner.filter_json = {
+        "match": "all",
+        "rules": [{"field": "leadScore", "op": "lte", "value": 20}],
+    }
     inner.save()
     assert list(contacts_matching(outer, now=NOW)) != [a]
