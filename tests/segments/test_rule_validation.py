@@ -48,7 +48,8 @@ def test_bare_array_means_match_all():
          ("lifecycleStage", "equals", "mql")),
         ({"field": "custom_field:plan", "op": "equals", "value": "pro"},
          ("customField:plan", "equals", "pro")),
-        ({"field": "tag", "op": "any_of", "value": "vip, beta"}, ("tag", "any_of", ["vip", "beta"])),
+        ({"field": "tag", "op": "any_of", "value": "vip, beta"},
+         ("tag", "any_of", ["vip", "beta"])),
     ],
 )  # fmt: skip
 def test_aliases_and_snake_case_are_stored_in_canonical_form(given, canonical):
