@@ -18,6 +18,7 @@ from django.db.models import (
     DateTimeField,
     DecimalField,
     Exists,
+    F,
     Func,
     OuterRef,
     Q,
@@ -29,7 +30,6 @@ from django.db.models.lookups import (
     GreaterThan,
     GreaterThanOrEqual,
     IContains,
-    IExact,
     LessThan,
     LessThanOrEqual,
     Lookup,
@@ -172,7 +172,7 @@ class _Compiler:
         if op == "is_set":
             return _true(NotEqual(text, Value("")))
         if op == "equals":
-            return _true(IExact(text, _text_form(value)))
+            return Q(HasCustomTerm(name, _text_form(value)))
         if op == "contains":
             return _true(IContains(text, _text_form(value)))
         if op in ("gt", "gte", "lt", "lte"):
@@ -201,6 +201,29 @@ class NotEqual(Lookup):
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} <> {rhs}", (*lhs_params, *rhs_params)
+
+
+class HasCustomTerm(Func):
+    """`customField:<name> equals <value>` through contact_custom_terms_gin.
+
+    flock_custom_terms(custom_fields) (migration contacts 0004) lists every
+    set value as UPPER(name || U+001F || text form); containment of one such
+    term is case-insensitive text-form equality, exact and index-served.
+    """
+
+    output_field = BooleanField()
+
+    def __init__(self, name: str, text: str):
+        super().__init__(F("custom_fields"), Value(f"{name}\x1f{text}"))
+
+    def as_sql(self, compiler, connection, **extra):
+        (column, column_params), (term, term_params) = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        return (
+            f"flock_custom_terms({column}) @> ARRAY[UPPER({term})]",
+            (*column_params, *term_params),
+        )
 
 
 def _true(comparison) -> Q:

@@ -216,8 +216,11 @@ class _Parser:
         for prefix in CUSTOM_PREFIX_ALIASES:
             if name.startswith(prefix):
                 custom = name[len(prefix) :].strip()
-                if "\x00" in custom:
-                    self.error(_join(path, "field"), NUL_MESSAGE)
+                if any(ord(ch) < 32 for ch in custom):
+                    self.error(
+                        _join(path, "field"),
+                        "Custom field names cannot contain control characters; remove them.",
+                    )
                     return None, None
                 if not custom or len(custom) > 100:
                     self.error(
