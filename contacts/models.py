@@ -140,10 +140,9 @@ class Contact(models.Model):
             ),
             # Contacts list search and `company contains "inc"`.
             GinIndex(OpClass(Upper("company"), name="gin_trgm_ops"), name="contact_company_trgm"),
-            # `source starts_with "webinar"` and friends.
-            GinIndex(OpClass(Upper("source"), name="gin_trgm_ops"), name="contact_source_trgm"),
-            # `source starts_with "webinar"` as an exact range scan: unlike the trigram
-            # index, its bitmap needs no recheck, so it ORs cheaply with other rules.
+            # `source equals/starts_with "webinar"` as an exact range scan; its bitmap
+            # needs no recheck, so it ORs cheaply with other rules. (Sources are few
+            # and short: `contains` on them scans, cheaply, without a trigram index.)
             models.Index(
                 OpClass(Upper("source"), name="text_pattern_ops"), name="contact_source_prefix_idx"
             ),

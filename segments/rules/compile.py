@@ -30,6 +30,7 @@ from django.db.models.lookups import (
     GreaterThan,
     GreaterThanOrEqual,
     IContains,
+    IExact,
     LessThan,
     LessThanOrEqual,
     Lookup,
@@ -81,21 +82,28 @@ class _Compiler:
         self.now = now
         self.seen = seen
 
-    def group(self, node: dict) -> Q:
+    def group(self, node: dict, *, conjunct: bool = True) -> Q:
+        # `conjunct`: this group's conditions are ANDed straight into the WHERE
+        # clause (all-groups down from the top, none negated), where PostgreSQL
+        # can turn a condition into an index scan instead of testing every row.
+        conjunct = conjunct and node["match"] == "all" and not node.get("negate")
         parts = [
-            self.group(rule) if "rules" in rule else self.condition(rule) for rule in node["rules"]
+            self.group(rule, conjunct=conjunct)
+            if "rules" in rule
+            else self.condition(rule, conjunct=conjunct)
+            for rule in node["rules"]
         ]
         q = _combine(parts, node["match"])
         return ~q if node.get("negate") else q
 
-    def condition(self, rule: dict) -> Q:
+    def condition(self, rule: dict, *, conjunct: bool = False) -> Q:
         op = rule["op"]
         if op in _NEGATIONS:
             return ~self.condition({**rule, "op": _NEGATIONS[op]})
         name = rule["field"]
         value = rule.get("value")
         if name.startswith(CUSTOM_PREFIX):
-            return self.custom(name[len(CUSTOM_PREFIX) :], op, value)
+            return self.custom(name[len(CUSTOM_PREFIX) :], op, value, conjunct=conjunct)
         field = FIELDS[name]
         handler = getattr(self, f"_{field.kind.value}")
         return handler(field.column, op, value)
@@ -164,7 +172,7 @@ class _Compiler:
     def _boolean(self, column: str, op: str, value: Any) -> Q:
         return Q(**{column: value})
 
-    def custom(self, name: str, op: str, value: Any) -> Q:
+    def custom(self, name: str, op: str, value: Any, *, conjunct: bool = False) -> Q:
         # Each test is COALESCE(<comparison>, false): a missing key or a value of
         # another kind gives false (never NULL, never an error), and the JSON is
         # read once per row.
@@ -172,7 +180,13 @@ class _Compiler:
         if op == "is_set":
             return _true(NotEqual(text, Value("")))
         if op == "equals":
-            return Q(HasCustomTerm(name, _text_form(value)))
+            equal = _true(IExact(text, _text_form(value)))
+            if not conjunct:
+                return equal
+            # Index-served (contact_custom_terms_gin) where it can drive the scan.
+            # The cheap test comes first so that, when PostgreSQL filters rows
+            # instead, flock_custom_terms() runs only on rows that match anyway.
+            return equal & Q(HasCustomTerm(name, _text_form(value)))
         if op == "contains":
             return _true(IContains(text, _text_form(value)))
         if op in ("gt", "gte", "lt", "lte"):
