@@ -16,6 +16,7 @@ from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 ROOT = Path(__file__).resolve().parent.parent
+os.environ.setdefault("DJANGO_DEBUG", "true")  # a development run; settings default to production
 # Benchmarks run on a project-local PostgreSQL with the settings of scripts/devenv.py
 # (shared_buffers 1GB, work_mem 64MB, 2 parallel workers), so that the figures do
 # not depend on how the machine's own server happens to be configured. Point

@@ -6,6 +6,7 @@ page", never an exact total of a million-row table.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 from django.core.paginator import Paginator
@@ -59,7 +60,10 @@ class EstimatedCountPaginator(Paginator):
         try:
             with transaction.atomic(), connection.cursor() as cursor:
                 cursor.execute("SET LOCAL statement_timeout = 200")
-                return queryset.count()
+                count = queryset.count()
+                # Inside an outer transaction SET LOCAL would outlive this block.
+                cursor.execute("SET LOCAL statement_timeout TO DEFAULT")
+                return count
         except OperationalError:
             return _planner_estimate(queryset)
 
@@ -70,7 +74,5 @@ def _planner_estimate(queryset: QuerySet) -> int:
         cursor.execute(f"EXPLAIN (FORMAT JSON) {sql}", params)
         plan = cursor.fetchone()[0]
     if isinstance(plan, str):  # psycopg may hand back text
-        import json
-
         plan = json.loads(plan)
     return int(plan[0]["Plan"]["Plan Rows"])

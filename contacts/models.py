@@ -10,8 +10,11 @@ ends_with (pg_trgm answers ``=`` and ``LIKE`` from the same index).
 
 from __future__ import annotations
 
+import copy
+
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
+from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import F, Func, Q
 from django.db.models.functions import Concat, Lower, Trim, Upper
@@ -49,6 +52,24 @@ class Group(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# Never written from Python: the key, PostgreSQL's own columns, and the auto_now stamp
+# (added back whenever something else changed).
+_NOT_SAVED = frozenset({"id", "tag_ids", "full_name", "updated_at"})
+
+
+def validate_custom_fields(value) -> None:
+    """An object of name → string, number, boolean or null (SPEC §1)."""
+    if not isinstance(value, dict):
+        raise ValidationError("Custom fields must be an object of name: value pairs.")
+    for name, item in value.items():
+        if not name.strip() or any(ord(ch) < 32 for ch in name):
+            raise ValidationError(f"Custom field name {name!r} is empty or has control characters.")
+        if isinstance(item, dict | list):
+            raise ValidationError(
+                f"Custom field '{name}' must be text, a number, true/false or a date, not a list."
+            )
 
 
 class Contact(models.Model):
@@ -90,7 +111,7 @@ class Contact(models.Model):
     updated_at = models.DateTimeField(auto_now=True)
     is_bounced = models.BooleanField(default=False)
     is_unsubscribed = models.BooleanField(default=False)
-    custom_fields = models.JSONField(default=dict, blank=True)
+    custom_fields = models.JSONField(default=dict, blank=True, validators=[validate_custom_fields])
     tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
     # The ids of `tags`, kept by PostgreSQL triggers on ContactTag (migration 0003)
     # so that tag rules are GIN-indexed array tests (`tag_ids && ARRAY[…]`) that
@@ -167,18 +188,35 @@ class Contact(models.Model):
         return self.email
 
     def save(self, *args, update_fields=None, **kwargs) -> None:
-        # tag_ids belongs to the database triggers; a stale in-memory copy must
-        # never overwrite it, so updates name every field but it.
-        if update_fields is None and self.pk is not None and not self._state.adding:
+        # Write only the fields changed since this contact was read: a stale copy
+        # (an admin form opened an hour ago) must not undo an unsubscribe or a
+        # bounce recorded meanwhile, and tag_ids belongs to the database triggers.
+        loaded = getattr(self, "_loaded", None)
+        if update_fields is None and loaded is not None and not self._state.adding:
             update_fields = [
-                f.name
-                for f in self._meta.concrete_fields
-                if not f.primary_key and f.name != "tag_ids" and not f.generated
+                name
+                for name, value in loaded.items()
+                if name not in _NOT_SAVED and getattr(self, name) != value
             ]
+            if not update_fields:
+                return
+            update_fields.append("updated_at")
         super().save(*args, update_fields=update_fields, **kwargs)
+        self._loaded = {
+            f.attname: copy.deepcopy(getattr(self, f.attname))
+            for f in self._meta.concrete_fields
+            if not f.generated and f.attname not in self.get_deferred_fields()
+        }
 
     def get_absolute_url(self) -> str:
         return reverse("contacts:detail", args=[self.pk])
+
+    @classmethod
+    def from_db(cls, db, field_names, values):
+        contact = super().from_db(db, field_names, values)
+        # What was read, to save only what changed since (see save()).
+        contact._loaded = dict(zip(field_names, copy.deepcopy(values), strict=True))
+        return contact
 
     @property
     def name(self) -> str:

@@ -2,20 +2,29 @@
 
 from __future__ import annotations
 
-from django.db import connection, transaction
-from django.db.models import QuerySet
+from django.core.exceptions import EmptyResultSet
+from django.db import IntegrityError, connection, transaction
+from django.db.models import QuerySet, Value
+from django.db.models.functions import Lower
 
 from .models import Contact, ContactTag, Tag
 
 
 def tag_get_or_create(*, name: str) -> Tag:
-    """The tag with this name whatever its case ("VIP" is "vip"), created if new."""
+    """The tag with this name whatever its case ("VIP" is "vip"), created if new.
+
+    Matches on LOWER(name), the expression of the unique index, and survives a
+    concurrent create of the same name.
+    """
     name = name.strip()
-    tag = Tag.objects.filter(name__iexact=name).first()
+    same_name = Tag.objects.alias(lname=Lower("name")).filter(lname=Lower(Value(name)))
+    tag = same_name.first()
     if tag is None:
-        tag = Tag(name=name)
-        tag.full_clean()
-        tag.save()
+        try:
+            with transaction.atomic():
+                tag = Tag.objects.create(name=name)
+        except IntegrityError:
+            tag = same_name.get()
     return tag
 
 
@@ -23,7 +32,10 @@ def tag_get_or_create(*, name: str) -> Tag:
 def contacts_add_tag(*, contacts: QuerySet[Contact], tag_name: str) -> tuple[Tag, int]:
     """Tag every contact of the queryset (even all of a million) in one INSERT … SELECT."""
     tag = tag_get_or_create(name=tag_name)
-    ids_sql, params = contacts.order_by().values("pk").query.sql_with_params()
+    try:
+        ids_sql, params = contacts.order_by().values("pk").query.sql_with_params()
+    except EmptyResultSet:  # e.g. .none(): nothing to tag
+        return tag, 0
     table = ContactTag._meta.db_table
     with connection.cursor() as cursor:
         cursor.execute(

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
+from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
@@ -43,9 +44,12 @@ def contact_list(request: HtmxHttpRequest) -> HttpResponse:
         "query_string": _filters_query_string(request),
     }
     template_name = "contacts/contact_list.html"
-    if request.htmx and not request.htmx.boosted:
+    if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template_name += "#results"
-    return render(request, template_name, context)
+    response = render(request, template_name, context)
+    # The same URL answers with a page or a fragment: caches must keep both apart.
+    patch_vary_headers(response, ["HX-Request"])
+    return response
 
 
 def _filters_query_string(request: HttpRequest) -> str:
@@ -58,7 +62,8 @@ def _filters_query_string(request: HttpRequest) -> str:
 @require_GET
 def contact_detail(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     contact = _get_contact_for_user(request, contact_id)
-    custom_fields = sorted(contact.custom_fields.items()) if contact.custom_fields else []
+    fields = contact.custom_fields
+    custom_fields = sorted(fields.items()) if isinstance(fields, dict) else []
     return render(
         request,
         "contacts/contact_detail.html",

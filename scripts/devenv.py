@@ -702,6 +702,8 @@ def reexec_in_venv() -> None:
 
 
 def main(argv: list[str]) -> int:
+    # Everything devenv runs is development: settings default to production.
+    os.environ.setdefault("DJANGO_DEBUG", "true")
     usage = "usage: devenv.py {dev|test [pytest args...]|services|stop|bench}"
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__ if argv else usage)

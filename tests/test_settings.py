@@ -12,8 +12,11 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 
 
-def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
+def run_manage(*args: str, **env: str | None) -> subprocess.CompletedProcess:
     full_env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings", **env}
+    for name, value in env.items():
+        if value is None:
+            del full_env[name]
     return subprocess.run(
         [sys.executable, "manage.py", *args],
         cwd=ROOT,
@@ -29,6 +32,12 @@ def run_manage(*args: str, **env: str) -> subprocess.CompletedProcess:
     [
         ({"DJANGO_DEBUG": "maybe"}, "DJANGO_DEBUG='maybe' is not a boolean"),
         ({"DJANGO_DEBUG": "false"}, "Set the environment variable DJANGO_SECRET_KEY"),
+        # Unset means production: no silent fallback to debug mode and a known key.
+        (
+            {"DJANGO_DEBUG": None, "DJANGO_SECRET_KEY": None},
+            "Set the environment variable DJANGO_SECRET_KEY",
+        ),
+        ({"FLOCK_LOG_LEVEL": "chatty"}, "FLOCK_LOG_LEVEL='CHATTY' is not a log level"),
         ({"EMAIL_PORT": "twenty-five"}, "EMAIL_PORT='twenty-five' is not a whole number"),
         ({"DATABASE_URL": "mysql://root@localhost/flock"}, "DATABASE_URL must point to PostgreSQL"),
         ({"DATABASE_URL": "not a url"}, "DATABASE_URL"),

@@ -12,6 +12,7 @@ import datetime as dt
 from decimal import Decimal
 from typing import Any
 
+from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
 from django.db.models import (
     BooleanField,
@@ -20,11 +21,12 @@ from django.db.models import (
     Exists,
     F,
     Func,
+    JSONField,
     OuterRef,
     Q,
+    TextField,
     Value,
 )
-from django.db.models.fields.json import KeyTextTransform, KeyTransform
 from django.db.models.functions import Coalesce
 from django.db.models.lookups import (
     GreaterThan,
@@ -41,7 +43,7 @@ from contacts.selectors import contact_status_q
 
 from .errors import RuleError, RuleErrors
 from .fields import CUSTOM_PREFIX, FIELDS
-from .parse import parse_timestamp
+from .parse import parse_filter, parse_timestamp
 
 EVERYBODY = Q(pk__isnull=False)
 NOBODY = Q(pk__isnull=True)
@@ -59,6 +61,29 @@ _NEGATIONS = {
 }
 
 
+class JsonKey(Func):
+    """custom_fields -> 'name', the key always sent as text: Django's KeyTransform
+    would read a name like "2024" as an array index."""
+
+    output_field = JSONField()
+
+    def __init__(self, name: str):
+        super().__init__(F("custom_fields"), Value(name))
+
+    def as_sql(self, compiler, connection, **extra):
+        (column, column_params), (key, key_params) = (
+            compiler.compile(expression) for expression in self.source_expressions
+        )
+        return f"({column} -> {key}::text)", (*column_params, *key_params)
+
+
+class JsonText(Func):
+    """flock_jsonb_text(value): a string, number or boolean as text; else NULL."""
+
+    function = "flock_jsonb_text"
+    output_field = TextField()
+
+
 class JsonNumber(Func):
     """flock_jsonb_number(value): the number a JSON value holds, else NULL (never an error)."""
 
@@ -73,14 +98,18 @@ class JsonTimestamp(Func):
     output_field = DateTimeField()
 
 
-def compile_filter(tree: dict, *, now: dt.datetime, _seen: frozenset[int] = frozenset()) -> Q:
-    return _Compiler(now=now, seen=_seen).group(tree)
+def compile_filter(tree: dict, *, now: dt.datetime) -> Q:
+    return _Compiler(now=now).group(tree)
 
 
 class _Compiler:
-    def __init__(self, *, now: dt.datetime, seen: frozenset[int]):
+    def __init__(self, *, now: dt.datetime):
         self.now = now
-        self.seen = seen
+        self.seen: frozenset[int] = frozenset()  # segments being expanded (cycle guard)
+        self.trees: dict[int, dict | None] = {}  # each referenced segment read once
+        # Conditions after expanding in_segment references: each segment is within
+        # the limit, but chains of references could multiply them without end.
+        self.budget = 10 * settings.SEGMENT_MAX_CONDITIONS
 
     def group(self, node: dict, *, conjunct: bool = True) -> Q:
         # `conjunct`: this group's conditions are ANDed straight into the WHERE
@@ -97,6 +126,17 @@ class _Compiler:
         return ~q if node.get("negate") else q
 
     def condition(self, rule: dict, *, conjunct: bool = False) -> Q:
+        self.budget -= 1
+        if self.budget < 0:
+            raise RuleErrors(
+                [
+                    RuleError(
+                        "rules",
+                        "The segments used here expand to more than "
+                        f"{10 * settings.SEGMENT_MAX_CONDITIONS} conditions; simplify them.",
+                    )
+                ]
+            )
         op = rule["op"]
         if op in _NEGATIONS:
             return ~self.condition({**rule, "op": _NEGATIONS[op]})
@@ -145,16 +185,22 @@ class _Compiler:
 
         if value in self.seen:
             raise RuleErrors([RuleError("rules", "These segments use each other (cycle).")])
-        filter_json = (
-            ContactSegment.objects.filter(pk=value).values_list("filter_json", flat=True).first()
-        )
-        if filter_json is None:
+        if value not in self.trees:
+            filter_json = (
+                ContactSegment.objects.filter(pk=value)
+                .values_list("filter_json", flat=True)
+                .first()
+            )
             # Deleted since validation: like an unknown tag, it matches nobody.
+            self.trees[value] = None if filter_json is None else parse_filter(filter_json)
+        tree = self.trees[value]
+        if tree is None:
             return NOBODY
-        from .parse import parse_filter
-
-        tree = parse_filter(filter_json, segment_id=value)
-        return compile_filter(tree, now=self.now, _seen=self.seen | {value})
+        outer, self.seen = self.seen, self.seen | {value}
+        try:
+            return self.group(tree)
+        finally:
+            self.seen = outer
 
     def _integer(self, column: str, op: str, value: Any) -> Q:
         if op == "between":
@@ -176,7 +222,7 @@ class _Compiler:
         # Each test is COALESCE(<comparison>, false): a missing key or a value of
         # another kind gives false (never NULL, never an error), and the JSON is
         # read once per row.
-        text = KeyTextTransform(name, "custom_fields")
+        text = JsonText(JsonKey(name))
         if op == "is_set":
             return _true(NotEqual(text, Value("")))
         if op == "equals":
@@ -190,11 +236,11 @@ class _Compiler:
         if op == "contains":
             return _true(IContains(text, _text_form(value)))
         if op in ("gt", "gte", "lt", "lte"):
-            number = JsonNumber(KeyTransform(name, "custom_fields"))
+            number = JsonNumber(JsonKey(name))
             compare = _COMPARE[op]
             return _true(compare(number, Value(Decimal(str(value)), DecimalField())))
         if op in ("before", "after"):
-            stamp = JsonTimestamp(KeyTransform(name, "custom_fields"))
+            stamp = JsonTimestamp(JsonKey(name))
             lookup, bound = _time_bound(op, value, self.now)
             return _true(_COMPARE[lookup](stamp, Value(bound, DateTimeField())))
         raise AssertionError(op)

@@ -46,7 +46,7 @@ def _group(node: dict, names: dict, *, top: bool = False) -> str:
 
 def _condition(rule: dict, names: dict) -> str:
     field, op, value = rule["field"], rule["op"], rule.get("value")
-    if (field, value) in _BOOLEAN_PHRASES:
+    if isinstance(value, bool) and (field, value) in _BOOLEAN_PHRASES:
         return _BOOLEAN_PHRASES[(field, value)]
     if field.startswith(CUSTOM_PREFIX):
         label = field[len(CUSTOM_PREFIX) :]

@@ -110,6 +110,15 @@ class _Parser:
             except (ValueError, RecursionError) as exc:
                 self.error("filter", f"The rules are not valid JSON ({exc}).")
                 return _empty()
+        try:
+            # Lone UTF-16 surrogates are valid JSON escapes but no database takes them.
+            json.dumps(raw, ensure_ascii=False, allow_nan=False).encode("utf-8")
+        except UnicodeEncodeError:
+            self.error("filter", "The rules contain text that is not valid Unicode; remove it.")
+            return _empty()
+        except (TypeError, ValueError, RecursionError):
+            self.error("filter", "Rules must be plain JSON (no NaN, Infinity or other values).")
+            return _empty()
         if isinstance(raw, list):
             raw = {"match": "all", "rules": raw}
         if not isinstance(raw, dict):
@@ -171,6 +180,8 @@ class _Parser:
                     children.append(self.group(rule, path=child_path, depth=depth + 1))
             else:
                 self.conditions += 1
+                if self.conditions > self.max_conditions:
+                    continue  # counted for the error below; not worth validating
                 condition = self.condition(rule, path=child_path)
                 if condition is not None:
                     children.append(condition)

@@ -142,3 +142,22 @@ def test_htmx_request_gets_only_the_results_fragment(marketer_client):
     assert b'id="contact-results"' in response.content
     assert b"<html" not in response.content
     assert b"frag@example.com" in response.content
+
+
+def test_htmx_history_restore_gets_the_whole_page(marketer_client):
+    response = marketer_client.get(
+        URL, HTTP_HX_REQUEST="true", HTTP_HX_HISTORY_RESTORE_REQUEST="true"
+    )
+    assert b"<html" in response.content
+
+
+def test_page_and_fragment_are_cached_apart(marketer_client):
+    response = marketer_client.get(URL)
+    assert "HX-Request" in response["Vary"]
+
+
+def test_a_long_search_only_uses_its_first_words(marketer_client):
+    ContactFactory(email="ada@example.com", first_name="Ada", company="Engines")
+    # Words past the fifth are ignored: "zzzz" matches nobody.
+    words = "ada engines ada engines ada " + " ".join("zzzz" for _ in range(100))
+    assert emails(marketer_client.get(URL, {"q": words})) == ["ada@example.com"]

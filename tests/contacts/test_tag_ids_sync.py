@@ -59,3 +59,30 @@ def test_saving_a_stale_contact_does_not_undo_its_tags():
     stale.save()
     assert tag_ids(contact) == [vip.pk]
     assert Contact.objects.get(pk=contact.pk).city == "Lisbon"
+
+
+def test_saving_a_stale_copy_keeps_an_unsubscribe_made_meanwhile():
+    contact = ContactFactory()
+    stale = Contact.objects.get(pk=contact.pk)
+    Contact.objects.filter(pk=contact.pk).update(is_unsubscribed=True)
+    stale.company = "Renamed Ltd"
+    stale.save()
+    fresh = Contact.objects.get(pk=contact.pk)
+    assert (fresh.is_unsubscribed, fresh.company) == (True, "Renamed Ltd")
+
+
+def test_a_just_created_contact_saved_again_keeps_its_tags():
+    vip = TagFactory(name="vip")
+    contact = ContactFactory()
+    contact.tags.add(vip)
+    contact.city = "Porto"
+    contact.save()
+    assert tag_ids(contact) == [vip.pk]
+
+
+def test_custom_fields_edits_in_place_are_saved():
+    contact = ContactFactory(custom_fields={"plan": "free"})
+    loaded = Contact.objects.get(pk=contact.pk)
+    loaded.custom_fields["plan"] = "pro"
+    loaded.save()
+    assert Contact.objects.get(pk=contact.pk).custom_fields == {"plan": "pro"}

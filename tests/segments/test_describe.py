@@ -42,3 +42,16 @@ def test_group_and_segment_names_are_shown_when_known():
     ]}  # fmt: skip
     names = {"group": {3: "Board"}, "segment": {4: "VIP"}}
     assert describe_filter(tree, names=names) == "In group Board and not in segment VIP"
+
+
+def test_list_values_are_listed():
+    tree = parse_filter(
+        [
+            {"field": "tag", "op": "any_of", "value": ["vip", "beta"]},
+            {"field": "leadScore", "op": "between", "value": [10, 20]},
+            {"field": "country", "op": "in", "value": ["France", "Spain"]},
+        ]
+    )
+    assert describe_filter(tree) == (
+        "Tagged any of vip, beta, lead score between 10 and 20 and country is one of France, Spain"
+    )

@@ -198,3 +198,46 @@ def test_cycles_through_other_segments_are_rejected(marketer):
         ("rules[0].value",
          "Segment 'VIP' already uses this segment, so it cannot be used here (cycle)."),
     ]  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        [{"field": "group", "op": "in_group", "value": "\ud800"}],
+        [{"field": "company", "op": "contains", "value": "a\udfffb"}],
+        [{"field": "customField:\ud800", "op": "is_set"}],
+        '[{"field": "city", "op": "equals", "value": "\\ud800"}]',
+    ],
+)
+def test_lone_surrogates_are_a_validation_error(raw):
+    assert errors_of(raw) == [
+        ("filter", "The rules contain text that is not valid Unicode; remove it.")
+    ]
+
+
+def test_nan_is_a_validation_error():
+    assert errors_of([{"field": "customField:x", "op": "gt", "value": float("nan")}]) == [
+        ("filter", "Rules must be plain JSON (no NaN, Infinity or other values).")
+    ]
+
+
+@override_settings(SEGMENT_MAX_CONDITIONS=2)
+def test_conditions_past_the_limit_are_not_looked_up(django_assert_max_num_queries):
+    GroupFactory(name="Board")
+    rule = {"field": "group", "op": "in_group", "value": "Board"}
+    with django_assert_max_num_queries(2):
+        assert errors_of([rule] * 200) == [
+            ("rules", "A segment can have at most 2 conditions; this one has 200.")
+        ]
+
+
+def test_integer_like_custom_field_names_are_keys_not_array_indexes(marketer):
+    from segments.selectors import contacts_matching
+
+    from ..contacts.factories import ContactFactory
+
+    contact = ContactFactory(custom_fields={"2024": "X", "7": 9})
+    assert list(contacts_matching([{"field": "customField:2024", "op": "equals", "value": "x"}]))
+    assert list(contacts_matching([{"field": "customField:7", "op": "gte", "value": 9}])) == [
+        contact
+    ]

@@ -83,3 +83,14 @@ def test_in_segment_follows_the_other_segments_rules_as_they_are_now(marketer):
     }
     inner.save()
     assert list(contacts_matching(outer, now=NOW)) != [a]
+
+
+def test_chains_of_segment_references_cannot_multiply_without_end(marketer, settings):
+    settings.SEGMENT_MAX_CONDITIONS = 5
+    inner = segment_create(name="L0", filter_json=HIGH, user=marketer)
+    for level in range(1, 4):  # each level uses the previous one 5 times: 5^3 conditions
+        rule = {"field": "segment", "op": "in_segment", "value": inner.pk}
+        inner = segment_create(name=f"L{level}", filter_json=[rule] * 5, user=marketer)
+    with pytest.raises(RuleErrors) as info:
+        contacts_matching([{"field": "segment", "op": "in_segment", "value": inner.pk}]).count()
+    assert "expand to more than 50 conditions" in str(info.value)
