@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0006_incremental_tag_ids_and_json_text'),
+        ('contacts', '0006_incremental_tag_ids'),
     ]
 
     operations = [

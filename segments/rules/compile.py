@@ -66,6 +66,7 @@ class JsonKey(Func):
     would read a name like "2024" as an array index."""
 
     output_field = JSONField()
+    operator = "->"
 
     def __init__(self, name: str):
         super().__init__(F("custom_fields"), Value(name))
@@ -74,14 +75,14 @@ class JsonKey(Func):
         (column, column_params), (key, key_params) = (
             compiler.compile(expression) for expression in self.source_expressions
         )
-        return f"({column} -> {key}::text)", (*column_params, *key_params)
+        return f"({column} {self.operator} {key}::text)", (*column_params, *key_params)
 
 
-class JsonText(Func):
-    """flock_jsonb_text(value): a string, number or boolean as text; else NULL."""
+class JsonKeyText(JsonKey):
+    """custom_fields ->> 'name' (text key, as in JsonKey): the value's text form."""
 
-    function = "flock_jsonb_text"
     output_field = TextField()
+    operator = "->>"
 
 
 class JsonNumber(Func):
@@ -222,7 +223,8 @@ class _Compiler:
         # Each test is COALESCE(<comparison>, false): a missing key or a value of
         # another kind gives false (never NULL, never an error), and the JSON is
         # read once per row.
-        text = JsonText(JsonKey(name))
+        # Values are scalars (Contact validates custom_fields), so ->> is the text form.
+        text = JsonKeyText(name)
         if op == "is_set":
             return _true(NotEqual(text, Value("")))
         if op == "equals":

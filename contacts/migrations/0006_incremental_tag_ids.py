@@ -1,11 +1,9 @@
-"""Safer tag_ids upkeep and JSON helpers.
+"""Safer tag_ids upkeep; ASCII digits in flock_jsonb_timestamp().
 
 - tag_ids is now changed incrementally from the row PostgreSQL re-reads after a
   concurrent writer commits (READ COMMITTED re-checks the row an UPDATE waited
   for), so two transactions tagging the same contact cannot lose a tag, which
   rebuilding the array from a statement's snapshot could.
-- flock_jsonb_text(): the text form of a scalar JSON value, NULL for objects,
-  arrays and null, so that custom-field text tests agree with flock_custom_terms().
 - flock_jsonb_timestamp() matches ASCII digits only ([0-9], not \\d).
 """
 
@@ -63,12 +61,6 @@ CREATE TRIGGER flock_tag_ids_update_2_new AFTER UPDATE ON contacts_contacttag
     REFERENCING NEW TABLE AS changed_links
     FOR EACH STATEMENT EXECUTE FUNCTION flock_tag_ids_add();
 
-CREATE OR REPLACE FUNCTION flock_jsonb_text(value jsonb) RETURNS text
-LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
-    SELECT CASE WHEN jsonb_typeof(value) IN ('string', 'number', 'boolean')
-                THEN value #>> '{}' END
-$$;
-
 CREATE OR REPLACE FUNCTION flock_jsonb_timestamp(value jsonb) RETURNS timestamptz
 LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
 DECLARE
@@ -116,9 +108,7 @@ END
 $$;
 """
 
-REVERSE = """
-DROP FUNCTION IF EXISTS flock_jsonb_text(jsonb);
-"""
+REVERSE = migrations.RunSQL.noop
 
 
 class Migration(migrations.Migration):
