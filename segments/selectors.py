@@ -63,3 +63,95 @@ def preview(filter_json: Any, *, now: dt.datetime | None = None) -> Preview:
     # Fewer than 10 in the sample means that was all of them: no count needed.
     count = len(sample) if len(sample) < SAMPLE_SIZE else contacts.count()
     return Preview(count=count, sample=sample, evaluated_at=now)
+
+
+@dataclass(frozen=True)
+class SegmentRow:
+    segment: ContactSegment
+    summary: str
+    history: list[int]
+
+    @property
+    def sparkline_points(self) -> str:
+        """SVG polyline points (100 × 24 box) for the size history, oldest first."""
+        counts = self.history
+        if len(counts) < 2:
+            return ""
+        low, high = min(counts), max(counts)
+        span = (high - low) or 1
+        step = 100 / (len(counts) - 1)
+        return " ".join(
+            f"{i * step:.1f},{22 - (count - low) / span * 20:.1f}" for i, count in enumerate(counts)
+        )
+
+
+def display_names() -> dict[str, dict[int, str]]:
+    """Group and segment names for plain-language summaries (two small tables)."""
+    from contacts.models import Group
+
+    return {
+        "group": dict(Group.objects.values_list("pk", "name")),
+        "segment": dict(ContactSegment.objects.values_list("pk", "name")),
+    }
+
+
+def segment_rows(segments: list[ContactSegment], *, history: int = 20) -> list[SegmentRow]:
+    """The segment list: each segment with its summary and its last `history` counts."""
+    from django.db.models import F, Window
+    from django.db.models.functions import RowNumber
+
+    from .models import SegmentEvaluation
+    from .rules import RuleErrors, describe_filter
+
+    recent = (
+        SegmentEvaluation.objects.filter(segment__in=segments)
+        .annotate(
+            n=Window(RowNumber(), partition_by=F("segment"), order_by=F("evaluated_at").desc())
+        )
+        .filter(n__lte=history)
+        .values_list("segment_id", "count", "evaluated_at")
+    )
+    counts: dict[int, list[tuple]] = {}
+    for segment_id, count, evaluated_at in recent:
+        counts.setdefault(segment_id, []).append((evaluated_at, count))
+    names = display_names()
+    rows = []
+    for segment in segments:
+        try:
+            summary = describe_filter(parse_filter(segment.filter_json), names=names)
+        except RuleErrors as exc:
+            summary = f"These rules no longer work: {exc.errors[0].message}"
+        history_counts = [count for _, count in sorted(counts.get(segment.pk, []))]
+        rows.append(SegmentRow(segment=segment, summary=summary, history=history_counts))
+    return rows
+
+
+def segments_using(segment: ContactSegment) -> list[ContactSegment]:
+    """Segments whose rules say `in_segment`/`not_in_segment` this one."""
+    from .rules.parse import segment_refs
+
+    others = ContactSegment.objects.exclude(pk=segment.pk).only("id", "name", "filter_json")
+    return [other for other in others if segment.pk in set(segment_refs(other.filter_json))]
+
+
+@dataclass(frozen=True)
+class Audience:
+    matches: int
+    unsubscribed: int
+    bounced: int
+
+    @property
+    def reachable(self) -> int:
+        return self.matches - self.unsubscribed - self.bounced
+
+
+def segment_audience(segment: ContactSegment, *, now: dt.datetime | None = None) -> Audience:
+    """Matches now, and who sending would leave out: one query with three counts."""
+    from django.db.models import Count, Q
+
+    totals = segment_contacts(segment, now=now).aggregate(
+        matches=Count("pk"),
+        unsubscribed=Count("pk", filter=Q(is_unsubscribed=True)),
+        bounced=Count("pk", filter=Q(is_bounced=True, is_unsubscribed=False)),
+    )
+    return Audience(**totals)

@@ -135,7 +135,7 @@ class _Parser:
                 f"this one has {self.conditions}.",
             )
         if not self.errors and self.segment_refs:
-            self.check_segment_refs()
+            self.checksegment_refs()
         return tree
 
     def group(self, node: dict, *, path: str, depth: int) -> dict:
@@ -295,7 +295,7 @@ class _Parser:
             return _timestamp_text(value)
         return _custom_scalar(value)
 
-    def check_segment_refs(self) -> None:
+    def checksegment_refs(self) -> None:
         from segments.models import ContactSegment
 
         ids = {segment_id for _, segment_id in self.segment_refs}
@@ -487,7 +487,7 @@ def _segment_uses(start_id: int, target_id: int) -> bool:
         rows = ContactSegment.objects.filter(pk__in=frontier).values_list("filter_json", flat=True)
         frontier = set()
         for filter_json in rows:
-            for ref in _segment_refs(filter_json):
+            for ref in segment_refs(filter_json):
                 if ref == target_id:
                     return True
                 if ref not in seen:
@@ -495,12 +495,12 @@ def _segment_uses(start_id: int, target_id: int) -> bool:
     return False
 
 
-def _segment_refs(tree: Any) -> Iterable[int]:
+def segment_refs(tree: Any) -> Iterable[int]:
     if not isinstance(tree, dict):
         return
     for rule in tree.get("rules", []):
         if isinstance(rule, dict) and "rules" in rule:
-            yield from _segment_refs(rule)
+            yield from segment_refs(rule)
         elif (
             isinstance(rule, dict)
             and rule.get("field") == "segment"
