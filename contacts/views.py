@@ -7,6 +7,8 @@ from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
 from django_htmx.middleware import HtmxDetails
 
+from segments.selectors import segments_containing
+
 from .counting import capped_count, table_estimate
 from .forms import ContactFilterForm
 from .models import Contact
@@ -67,5 +69,9 @@ def contact_detail(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
     return render(
         request,
         "contacts/contact_detail.html",
-        {"contact": contact, "custom_fields": custom_fields},
+        {
+            "contact": contact,
+            "custom_fields": custom_fields,
+            "segments": segments_containing(contact),
+        },
     )

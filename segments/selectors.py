@@ -155,3 +155,25 @@ def segment_audience(segment: ContactSegment, *, now: dt.datetime | None = None)
         bounced=Count("pk", filter=Q(is_bounced=True, is_unsubscribed=False)),
     )
     return Audience(**totals)
+
+
+def segments_containing(contact: Contact, *, now: dt.datetime | None = None) -> list:
+    """The segments this contact is in now: one query, a yes/no column per segment."""
+    from django.db.models import BooleanField, ExpressionWrapper
+
+    from .rules import RuleErrors, compile_filter
+
+    now = now or timezone.now()
+    tests = {}
+    segments = {}
+    for segment in ContactSegment.objects.order_by("name"):
+        try:
+            q = compile_filter(parse_filter(segment.filter_json), now=now)
+        except RuleErrors:
+            continue  # broken rules say so on the segment list, not here
+        tests[f"s{segment.pk}"] = ExpressionWrapper(q, output_field=BooleanField())
+        segments[f"s{segment.pk}"] = segment
+    if not tests:
+        return []
+    row = Contact.objects.filter(pk=contact.pk).values(**tests).first() or {}
+    return [segments[key] for key, inside in row.items() if inside]

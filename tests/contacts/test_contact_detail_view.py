@@ -41,3 +41,18 @@ def test_unknown_contact_is_404(marketer_client):
 def test_it_rejects_post(marketer_client):
     contact = ContactFactory()
     assert marketer_client.post(contact.get_absolute_url()).status_code == 405
+
+
+def test_it_lists_the_segments_the_contact_is_in_now(marketer_client, marketer):
+    from segments.services import segment_create
+
+    contact = ContactFactory(lead_score=90, company="Acme Inc")
+    segment_create(
+        name="High", filter_json=[{"field": "leadScore", "op": "gte", "value": 70}], user=marketer
+    )
+    segment_create(
+        name="Low", filter_json=[{"field": "leadScore", "op": "lt", "value": 10}], user=marketer
+    )
+    body = marketer_client.get(contact.get_absolute_url()).content.decode()
+    segments = body.split('id="contact-segments"')[1].split("</ul>")[0]
+    assert "High" in segments and "Low" not in segments
