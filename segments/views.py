@@ -165,7 +165,10 @@ def _builder(request: HtmxHttpRequest, segment: ContactSegment | None) -> HttpRe
 
     context = _builder_context(request, segment, meta, tree, rule_errors, result)
     template_name = "segments/segment_builder.html"
-    if request.htmx and request.htmx.target == "rules-card":
+    # The rules card, or one row of it (a field/operator change redraws only its
+    # own row, so what is being typed elsewhere is never replaced).
+    target = request.htmx.target or "" if request.htmx else ""
+    if target == "rules-card" or target.startswith("node-"):
         response = render(request, template_name + "#rules-card", context)
         # The rows changed under the live preview: ask it to run again.
         return trigger_client_event(response, "rules-changed", after="settle")

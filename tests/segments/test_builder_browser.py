@@ -42,14 +42,23 @@ def redraw(page: Page, action: Callable[[], object]) -> None:
     expect(page.locator("#rules-card")).to_be_visible()
 
 
+def redraw_row(page: Page, dom_id: str, action: Callable[[], object]) -> None:
+    """Like redraw(), for a field or operator change, which redraws only its own row."""
+    row = page.locator(f"#node-{dom_id}")
+    row.evaluate("row => { row.dataset.stale = 'yes' }")
+    action()
+    expect(page.locator(f"#node-{dom_id}[data-stale]")).to_have_count(0)
+    expect(page.locator(f"#node-{dom_id}")).to_be_visible()
+
+
 def choose_field(page: Page, dom_id: str, label: str, field: str) -> None:
     """Pick a field; htmx redraws the row with that field's operators and input."""
-    redraw(page, lambda: page.select_option(f"#id_{dom_id}_field", label=label))
+    redraw_row(page, dom_id, lambda: page.select_option(f"#id_{dom_id}_field", label=label))
     expect(page.locator(f"#id_{dom_id}_field")).to_have_value(field)
 
 
 def choose_operator(page: Page, dom_id: str, label: str, op: str) -> None:
-    redraw(page, lambda: page.select_option(f"#id_{dom_id}_op", label=label))
+    redraw_row(page, dom_id, lambda: page.select_option(f"#id_{dom_id}_op", label=label))
     expect(page.locator(f"#id_{dom_id}_op")).to_have_value(op)
 
 

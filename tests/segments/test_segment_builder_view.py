@@ -162,3 +162,13 @@ def test_editing_a_segment_into_a_cycle_is_refused(marketer_client, marketer):
         {**builder_data(rules), "name": "A", "action": "save"},
     )
     assert "Segment &#x27;B&#x27; already uses this segment" in response.content.decode()
+
+
+def test_a_row_redraw_gets_the_rules_card_to_select_the_row_from(marketer_client):
+    data = builder_data(HIGH)
+    data["r.0.op"] = ["between"]
+    body = marketer_client.post(
+        CREATE, {**data, "action": "refresh"}, HTTP_HX_REQUEST="true", HTTP_HX_TARGET="node-r-0"
+    ).content.decode()
+    assert body.lstrip().startswith('<section class="card" id="rules-card">')
+    assert 'id="node-r-0"' in body and 'name="r.0.low"' in body
