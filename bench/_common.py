@@ -130,3 +130,18 @@ def percentile(values: list[float], pct: float) -> float:
     if len(ordered) == 1:
         return ordered[0]
     return statistics.quantiles(ordered, n=100, method="inclusive")[int(pct) - 1]
+
+
+def logged_in_client():
+    """Django's test client, signed in as a `bench` superuser, against the bench database."""
+    from django.contrib.auth import get_user_model
+    from django.test import Client
+    from django.test.utils import setup_test_environment
+
+    setup_test_environment()  # lets the test client run against this database
+    user, _ = get_user_model().objects.get_or_create(
+        username="bench", defaults={"is_staff": True, "is_superuser": True}
+    )
+    client = Client()  # CSRF checks are off in the test client
+    client.force_login(user)
+    return client

@@ -12,7 +12,14 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import bench_services, machine, million_contact_database, percentile, setup_django
+from _common import (
+    bench_services,
+    logged_in_client,
+    machine,
+    million_contact_database,
+    percentile,
+    setup_django,
+)
 
 
 def _main() -> None:
@@ -21,16 +28,7 @@ def _main() -> None:
     args = parser.parse_args()
 
     setup_django(million_contact_database())
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-    from django.test.utils import setup_test_environment
-
-    setup_test_environment()  # lets the test client run against this database
-    user, _ = get_user_model().objects.get_or_create(
-        username="bench", defaults={"is_staff": True, "is_superuser": True}
-    )
-    client = Client()
-    client.force_login(user)
+    client = logged_in_client()
     pages = {
         "contacts, first page": "/contacts/",
         "contacts, page at id 500,000": "/contacts/?after=500000",

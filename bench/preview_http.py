@@ -15,7 +15,14 @@ from __future__ import annotations
 import argparse
 import time
 
-from _common import bench_services, machine, million_contact_database, percentile, setup_django
+from _common import (
+    bench_services,
+    logged_in_client,
+    machine,
+    million_contact_database,
+    percentile,
+    setup_django,
+)
 from preview import SEGMENTS
 
 
@@ -26,20 +33,12 @@ def _main() -> None:
     args = parser.parse_args()
 
     setup_django(million_contact_database(args.database))
-    from django.contrib.auth import get_user_model
-    from django.test import Client
-    from django.test.utils import setup_test_environment
     from django.urls import reverse
 
     from segments.forms import encode_tree
     from segments.rules import parse_filter
 
-    setup_test_environment()  # lets the test client run against this database
-    user, _ = get_user_model().objects.get_or_create(
-        username="bench", defaults={"is_staff": True, "is_superuser": True}
-    )
-    client = Client()  # CSRF checks are off in the test client
-    client.force_login(user)
+    client = logged_in_client()
     url = reverse("segments:preview")
 
     print(f"Machine: {machine()}")

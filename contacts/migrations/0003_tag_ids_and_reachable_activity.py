@@ -5,43 +5,58 @@ import django.contrib.postgres.indexes
 from django.db import migrations, models
 
 # Contact.tag_ids mirrors ContactTag. Statement-level triggers with transition
-# tables recompute the arrays of the contacts a statement touched, once per
-# statement, so `contact.tags.add(...)`, an admin inline, a cascade delete and
-# a bulk INSERT … SELECT of a million rows all keep it right.
+# tables add or remove the ids a statement changed, once per statement, so
+# `contact.tags.add(...)`, an admin inline, a cascade delete and a bulk
+# INSERT … SELECT of a million rows all keep it right. They change the array
+# of the row version PostgreSQL re-reads after waiting for a concurrent writer
+# (READ COMMITTED), so two transactions tagging one contact cannot lose a tag.
 TRIGGERS = """
 ALTER TABLE contacts_contact ALTER COLUMN tag_ids SET DEFAULT '{}';
 
-CREATE OR REPLACE FUNCTION flock_refresh_tag_ids() RETURNS trigger
+CREATE OR REPLACE FUNCTION flock_tag_ids_add() RETURNS trigger
 LANGUAGE plpgsql AS $$
 BEGIN
-    -- A bulk loader that writes tag_ids itself (seed_demo) turns this off for
-    -- its own transaction with set_config('flock.tag_ids_written', 'on', true).
     IF current_setting('flock.tag_ids_written', true) = 'on' THEN
         RETURN NULL;
     END IF;
     UPDATE contacts_contact AS c
-       SET tag_ids = coalesce(
-               (SELECT array_agg(ct.tag_id ORDER BY ct.tag_id)
-                  FROM contacts_contacttag ct WHERE ct.contact_id = c.id),
-               '{}')
-     WHERE c.id IN (SELECT contact_id FROM changed_links);
+       SET tag_ids = ARRAY(SELECT DISTINCT t FROM unnest(c.tag_ids || added.ids) AS t ORDER BY t)
+      FROM (SELECT contact_id, array_agg(tag_id) AS ids
+              FROM changed_links GROUP BY contact_id) AS added
+     WHERE c.id = added.contact_id;
+    RETURN NULL;
+END
+$$;
+
+CREATE OR REPLACE FUNCTION flock_tag_ids_remove() RETURNS trigger
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF current_setting('flock.tag_ids_written', true) = 'on' THEN
+        RETURN NULL;
+    END IF;
+    UPDATE contacts_contact AS c
+       SET tag_ids = ARRAY(SELECT t FROM unnest(c.tag_ids) AS t
+                           WHERE t <> ALL (removed.ids) ORDER BY t)
+      FROM (SELECT contact_id, array_agg(tag_id) AS ids
+              FROM changed_links GROUP BY contact_id) AS removed
+     WHERE c.id = removed.contact_id;
     RETURN NULL;
 END
 $$;
 
 CREATE TRIGGER flock_tag_ids_insert AFTER INSERT ON contacts_contacttag
     REFERENCING NEW TABLE AS changed_links
-    FOR EACH STATEMENT EXECUTE FUNCTION flock_refresh_tag_ids();
+    FOR EACH STATEMENT EXECUTE FUNCTION flock_tag_ids_add();
 CREATE TRIGGER flock_tag_ids_delete AFTER DELETE ON contacts_contacttag
     REFERENCING OLD TABLE AS changed_links
-    FOR EACH STATEMENT EXECUTE FUNCTION flock_refresh_tag_ids();
--- An UPDATE may move a link from one contact to another: refresh both sides.
-CREATE TRIGGER flock_tag_ids_update_old AFTER UPDATE ON contacts_contacttag
+    FOR EACH STATEMENT EXECUTE FUNCTION flock_tag_ids_remove();
+-- Same-event triggers fire in name order: take the old links off, then add the new.
+CREATE TRIGGER flock_tag_ids_update_1_old AFTER UPDATE ON contacts_contacttag
     REFERENCING OLD TABLE AS changed_links
-    FOR EACH STATEMENT EXECUTE FUNCTION flock_refresh_tag_ids();
-CREATE TRIGGER flock_tag_ids_update_new AFTER UPDATE ON contacts_contacttag
+    FOR EACH STATEMENT EXECUTE FUNCTION flock_tag_ids_remove();
+CREATE TRIGGER flock_tag_ids_update_2_new AFTER UPDATE ON contacts_contacttag
     REFERENCING NEW TABLE AS changed_links
-    FOR EACH STATEMENT EXECUTE FUNCTION flock_refresh_tag_ids();
+    FOR EACH STATEMENT EXECUTE FUNCTION flock_tag_ids_add();
 
 -- Existing links (a database migrated with data in it).
 UPDATE contacts_contact AS c SET tag_ids = t.ids
@@ -53,9 +68,10 @@ UPDATE contacts_contact AS c SET tag_ids = t.ids
 DROP_TRIGGERS = """
 DROP TRIGGER IF EXISTS flock_tag_ids_insert ON contacts_contacttag;
 DROP TRIGGER IF EXISTS flock_tag_ids_delete ON contacts_contacttag;
-DROP TRIGGER IF EXISTS flock_tag_ids_update_old ON contacts_contacttag;
-DROP TRIGGER IF EXISTS flock_tag_ids_update_new ON contacts_contacttag;
-DROP FUNCTION IF EXISTS flock_refresh_tag_ids();
+DROP TRIGGER IF EXISTS flock_tag_ids_update_1_old ON contacts_contacttag;
+DROP TRIGGER IF EXISTS flock_tag_ids_update_2_new ON contacts_contacttag;
+DROP FUNCTION IF EXISTS flock_tag_ids_add();
+DROP FUNCTION IF EXISTS flock_tag_ids_remove();
 """
 
 

@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('contacts', '0006_incremental_tag_ids'),
+        ('contacts', '0005_drop_source_trigram'),
     ]
 
     operations = [
