@@ -103,3 +103,21 @@ def test_send_page_shows_who_will_receive(marketer_client, segment):
 
 def test_unknown_segment_is_404(marketer_client):
     assert marketer_client.get(reverse("segments:edit", args=[999999])).status_code == 404
+
+
+@pytest.mark.parametrize(
+    ("name", "method"),
+    [
+        ("segments:edit", "get"),
+        ("segments:run", "post"),
+        ("segments:duplicate", "post"),
+        ("segments:delete", "get"),
+        ("segments:delete", "post"),
+        ("segments:send", "get"),
+    ],
+)
+def test_every_segment_page_requires_login(stranger_client, segment, name, method):
+    response = getattr(stranger_client, method)(reverse(name, args=[segment.pk]))
+    assert response.status_code == 302
+    assert response.url.startswith(reverse("login"))
+    assert ContactSegment.objects.filter(pk=segment.pk).exists()
