@@ -1,0 +1,33 @@
+from __future__ import annotations
+
+from django.contrib import admin
+
+from contacts.counting import EstimatedCountPaginator
+
+from .models import Delivery, Mailing
+
+
+@admin.register(Mailing)
+class MailingAdmin(admin.ModelAdmin):
+    list_display = [
+        "subject", "segment", "status", "recipients", "sent", "failed", "suppressed", "created_at",
+    ]  # fmt: skip
+    list_filter = ["status"]
+    search_fields = ["subject"]
+    readonly_fields = [
+        "status", "segment_count", "evaluated_at", "recipients", "sent", "failed", "suppressed",
+        "created_by", "created_at", "updated_at",
+    ]  # fmt: skip
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(admin.ModelAdmin):
+    """Deliveries grow by millions: estimated counts, no full-table COUNT(*)."""
+
+    list_display = ["email", "mailing", "status", "attempts", "sent_at", "last_error"]
+    list_filter = ["status"]
+    search_fields = ["email"]
+    raw_id_fields = ["mailing", "contact"]
+    paginator = EstimatedCountPaginator
+    show_full_result_count = False
+    readonly_fields = ["mailing", "contact", "email", "attempts", "sent_at", "last_error"]
