@@ -160,7 +160,10 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
-CELERY_BEAT_SCHEDULE: dict = {}
+CELERY_BEAT_SCHEDULE: dict = {
+    # Claims of a killed worker go back to pending; retries that are due get sent.
+    "deliveries-release": {"task": "mailing.tasks.deliveries_release", "schedule": 60.0},
+}
 
 # --- Email ------------------------------------------------------------------
 # Development sends over real SMTP to the local sink started by `make dev`.
@@ -178,6 +181,12 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flock <hello@flock.localhost>")
+# Sending (SPEC §5): batch size per claim, how long a claim lasts, retries.
+SEND_BATCH_SIZE = env_int("FLOCK_SEND_BATCH_SIZE", 100)
+SEND_LEASE_SECONDS = env_int("FLOCK_SEND_LEASE_SECONDS", 300)
+SEND_MAX_ATTEMPTS = env_int("FLOCK_SEND_MAX_ATTEMPTS", 5)
+# Optional mailto: in List-Unsubscribe; only set it if that mailbox is processed.
+UNSUBSCRIBE_MAILTO = env_str("FLOCK_UNSUBSCRIBE_MAILTO", "")
 ANYMAIL = {
     key.removeprefix("ANYMAIL_"): value
     for key, value in os.environ.items()

@@ -3,17 +3,23 @@
 from __future__ import annotations
 
 import datetime as dt
+import smtplib
+from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
+from django.core.mail import get_connection
 from django.db import connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
+from contacts.models import Contact
 from segments.models import ContactSegment
 from segments.selectors import reachable, segment_contacts
 from segments.services import segment_evaluate
 
+from .messages import build_message
 from .models import Delivery, Mailing
 
 
@@ -78,3 +84,164 @@ def deliveries_materialize(*, mailing: Mailing, now: dt.datetime | None = None) 
         mailing.status = Mailing.Status.SENDING
     mailing.save(update_fields=["segment_count", "evaluated_at", "recipients", "status"])
     return mailing.recipients
+
+
+def deliveries_claim(*, mailing_id: int, size: int | None = None) -> list[int]:
+    """Claim the next batch of a sending mailing's due pending deliveries.
+
+    A conditional UPDATE over `FOR UPDATE SKIP LOCKED` rows: workers never wait for
+    or share a row, and a claim carries a lease; if the worker dies, the beat task
+    (deliveries_release_expired) hands the rows back.
+    """
+    size = size or settings.SEND_BATCH_SIZE
+    now = timezone.now()
+    lease_until = now + dt.timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    table, mailings = Delivery._meta.db_table, Mailing._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} SET status = 'sending', lease_until = %s, attempts = attempts + 1
+            WHERE id IN (
+                SELECT d.id FROM {table} d JOIN {mailings} m ON m.id = d.mailing_id
+                WHERE d.mailing_id = %s AND d.status = 'pending' AND m.status = 'sending'
+                  AND (d.lease_until IS NULL OR d.lease_until <= %s)
+                ORDER BY d.id LIMIT %s
+                FOR UPDATE OF d SKIP LOCKED)
+            RETURNING id
+            """,
+            [lease_until, mailing_id, now, size],
+        )
+        return sorted(row[0] for row in cursor.fetchall())
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    retried: int = 0
+
+
+def deliveries_send(*, mailing: Mailing, delivery_ids: list[int]) -> BatchResult:
+    """Send claimed deliveries over one SMTP connection, recording each result.
+
+    Contacts who bounced or unsubscribed since the recipients were written are
+    suppressed, not mailed. A 5xx refusal fails the delivery and marks the contact
+    bounced; a 4xx or a broken connection puts it back with backoff.
+    """
+    result = BatchResult()
+    table, contacts = Delivery._meta.db_table, Contact._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"""
+            UPDATE {table} d SET status = 'suppressed', lease_until = NULL
+            FROM {contacts} c
+            WHERE d.id = ANY(%s) AND d.status = 'sending' AND c.id = d.contact_id
+              AND (c.is_bounced OR c.is_unsubscribed)
+            """,
+            [delivery_ids],
+        )
+        result.suppressed = cursor.rowcount
+    deliveries = list(
+        Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.SENDING)
+        .select_related("contact")
+        .order_by("pk")
+    )
+    smtp = get_connection()
+    try:
+        smtp.open()
+    except (OSError, smtplib.SMTPException) as exc:
+        for delivery in deliveries:
+            result.retried += _retry_later(delivery, f"Could not connect: {exc}")
+        deliveries = []
+    try:
+        for index, delivery in enumerate(deliveries):
+            message = build_message(
+                mailing=mailing, contact=delivery.contact, to=delivery.email, connection=smtp
+            )
+            try:
+                message.send()
+            except smtplib.SMTPRecipientsRefused as exc:
+                code, reply = next(iter(exc.recipients.values()), (0, b""))
+                if 500 <= code < 600:  # the address is refused for good
+                    _fail(delivery, _smtp_error(code, reply), bounce=True)
+                    result.failed += 1
+                else:
+                    result.retried += _retry_later(delivery, _smtp_error(code, reply))
+            except smtplib.SMTPResponseException as exc:  # refused at MAIL FROM or DATA
+                if 500 <= exc.smtp_code < 600:
+                    _fail(delivery, _smtp_error(exc.smtp_code, exc.smtp_error), bounce=False)
+                    result.failed += 1
+                else:
+                    result.retried += _retry_later(
+                        delivery, _smtp_error(exc.smtp_code, exc.smtp_error)
+                    )
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                # The connection is gone: this one and the rest of the batch wait.
+                for pending in deliveries[index:]:
+                    result.retried += _retry_later(pending, f"Connection lost: {exc}")
+                break
+            except smtplib.SMTPException as exc:
+                result.retried += _retry_later(delivery, str(exc))
+            else:
+                Delivery.objects.filter(pk=delivery.pk).update(
+                    status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None,
+                    last_error="",
+                )  # fmt: skip
+                result.sent += 1
+    finally:
+        smtp.close()
+    # Retries that ran out are counted as failed by _retry_later itself.
+    Mailing.objects.filter(pk=mailing.pk).update(
+        sent=F("sent") + result.sent,
+        failed=F("failed") + result.failed,
+        suppressed=F("suppressed") + result.suppressed,
+    )
+    return result
+
+
+def _smtp_error(code: int, reply: bytes | str) -> str:
+    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
+    return f"{code} {text}"
+
+
+def _retry_later(delivery: Delivery, error: str) -> int:
+    """Back to pending with exponential backoff, or failed after the last attempt."""
+    if delivery.attempts >= settings.SEND_MAX_ATTEMPTS:
+        _fail(delivery, error, bounce=False)
+        Mailing.objects.filter(pk=delivery.mailing_id).update(failed=F("failed") + 1)
+        return 0
+    wait = dt.timedelta(seconds=30 * 2 ** (delivery.attempts - 1))
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.PENDING, lease_until=timezone.now() + wait, last_error=error[:1000]
+    )
+    return 1
+
+
+def _fail(delivery: Delivery, error: str, *, bounce: bool) -> None:
+    Delivery.objects.filter(pk=delivery.pk).update(
+        status=Delivery.Status.FAILED, lease_until=None, last_error=error[:1000]
+    )
+    if bounce:  # SMTP 5xx at send time counts as a hard bounce (SPEC §5.6)
+        Contact.objects.filter(pk=delivery.contact_id).update(is_bounced=True)
+
+
+def deliveries_release_expired() -> int:
+    """Claims whose worker died go back to pending (their lease ran out)."""
+    return Delivery.objects.filter(
+        status=Delivery.Status.SENDING, lease_until__lt=timezone.now()
+    ).update(status=Delivery.Status.PENDING, lease_until=None)
+
+
+def mailing_finish_if_done(*, mailing_id: int) -> bool:
+    """Completion from the rows, not from task bookkeeping: nothing pending or in flight."""
+    busy = Delivery.objects.filter(
+        mailing_id=mailing_id, status__in=[Delivery.Status.PENDING, Delivery.Status.SENDING]
+    ).exists()
+    if busy:
+        return False
+    return bool(
+        Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING).update(
+            status=Mailing.Status.SENT
+        )
+    )

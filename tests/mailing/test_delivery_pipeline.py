@@ -1,0 +1,159 @@
+"""The send path against a real SMTP server: claims, suppression, retries, bounces."""
+
+from __future__ import annotations
+
+import pytest
+from django.utils import timezone
+
+from contacts.models import Contact
+from mailing.models import Delivery, Mailing
+from mailing.services import (
+    deliveries_claim,
+    deliveries_materialize,
+    deliveries_release_expired,
+    deliveries_send,
+    mailing_finish_if_done,
+)
+from mailing.tasks import mailing_send
+from mailing.unsubscribe import read_token
+from segments.services import segment_create
+
+from ..contacts.factories import ContactFactory
+from .smtp import SmtpServer
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def smtp(settings):
+    with SmtpServer() as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = False
+        yield server.recorder
+
+
+@pytest.fixture
+def mailing(marketer):
+    segment = segment_create(
+        name="High", filter_json=[{"field": "leadScore", "op": "gte", "value": 70}], user=marketer
+    )
+    return Mailing.objects.create(
+        segment=segment,
+        subject="Hello {{ first_name|default:'there' }}",
+        body="Hi {{ first_name }} from {{ company }}",
+        from_email="Flock <news@flock.example>",
+        status=Mailing.Status.QUEUED,
+        created_by=marketer,
+    )
+
+
+def send_all(mailing: Mailing) -> None:
+    mailing_send.run(mailing.pk)  # the task body, in this process
+
+
+def test_each_reachable_member_gets_one_personal_message(smtp, mailing):
+    ada = ContactFactory(
+        email="ada@example.com", first_name="Ada", company="Engines", lead_score=90
+    )
+    bob = ContactFactory(email="bob@example.com", first_name="", lead_score=80)
+    ContactFactory(email="gone@example.com", lead_score=90, is_unsubscribed=True)
+    ContactFactory(email="low@example.com", lead_score=10)
+    deliveries_materialize(mailing=mailing)
+    send_all(mailing)
+
+    assert sorted(m["To"] for m in smtp.messages) == ["ada@example.com", "bob@example.com"]
+    (to_ada,) = smtp.to("ada@example.com")
+    assert to_ada["Subject"] == "Hello Ada"
+    assert smtp.to("bob@example.com")[0]["Subject"] == "Hello there"
+    assert "Hi Ada from Engines" in to_ada.get_body(("plain",)).get_content()
+    assert to_ada["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    link = to_ada["List-Unsubscribe"].strip().strip("<>")
+    assert read_token(link.rstrip("/").rsplit("/", 1)[1]) == (ada.pk, mailing.pk)
+    assert link in to_ada.get_body(("html",)).get_content()
+    assert to_ada["Message-ID"]
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.sent, mailing.failed, mailing.suppressed) == ("sent", 2, 0, 0)
+    assert set(Delivery.objects.values_list("status", flat=True)) == {"sent"}
+    assert bob.deliveries.get().sent_at is not None
+
+
+def test_a_contact_who_unsubscribed_after_materialisation_is_suppressed(smtp, mailing):
+    ContactFactory(email="stays@example.com", lead_score=90)
+    leaver = ContactFactory(email="leaves@example.com", lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    Contact.objects.filter(pk=leaver.pk).update(is_unsubscribed=True)
+    send_all(mailing)
+    assert [m["To"] for m in smtp.messages] == ["stays@example.com"]
+    assert leaver.deliveries.get().status == Delivery.Status.SUPPRESSED
+    mailing.refresh_from_db()
+    assert (mailing.sent, mailing.suppressed) == (1, 1)
+
+
+def test_5xx_fails_the_delivery_and_marks_the_contact_bounced(smtp, mailing):
+    bad = ContactFactory(email="nobody@example.com", lead_score=90)
+    smtp.refuse["nobody@example.com"] = ["550 5.1.1 No such user"]
+    deliveries_materialize(mailing=mailing)
+    send_all(mailing)
+    delivery = bad.deliveries.get()
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.last_error.startswith("550")
+    bad.refresh_from_db()
+    assert bad.is_bounced
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.failed) == ("sent", 1)
+
+
+def test_4xx_is_retried_later_and_then_sent_once(smtp, mailing):
+    slow = ContactFactory(email="slow@example.com", lead_score=90)
+    smtp.refuse["slow@example.com"] = ["451 4.3.0 Try again later"]
+    deliveries_materialize(mailing=mailing)
+    send_all(mailing)
+    delivery = slow.deliveries.get()
+    assert (delivery.status, delivery.attempts) == (Delivery.Status.PENDING, 1)
+    assert delivery.lease_until > timezone.now()  # backing off, not claimed again at once
+    assert deliveries_claim(mailing_id=mailing.pk) == []
+    Delivery.objects.filter(pk=delivery.pk).update(lease_until=timezone.now())  # time passes
+    send_all(mailing)
+    assert len(smtp.to("slow@example.com")) == 1
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.sent) == ("sent", 1)
+
+
+def test_a_paused_mailing_is_not_claimed(smtp, mailing):
+    ContactFactory(lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    Mailing.objects.filter(pk=mailing.pk).update(status=Mailing.Status.PAUSED)
+    assert deliveries_claim(mailing_id=mailing.pk) == []
+
+
+def test_claims_of_a_dead_worker_come_back_after_their_lease(smtp, mailing, settings):
+    ContactFactory.create_batch(3, lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    settings.SEND_LEASE_SECONDS = -1  # the claim is already expired, as if the worker died
+    claimed = deliveries_claim(mailing_id=mailing.pk)
+    assert len(claimed) == 3
+    assert not mailing_finish_if_done(mailing_id=mailing.pk)  # rows in flight: not done
+    assert deliveries_release_expired() == 3
+    settings.SEND_LEASE_SECONDS = 300
+    send_all(mailing)
+    assert len(smtp.messages) == 3
+
+
+def test_two_claims_never_share_a_row(smtp, mailing):
+    ContactFactory.create_batch(5, lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    mailing.refresh_from_db()
+    first = deliveries_claim(mailing_id=mailing.pk, size=3)
+    second = deliveries_claim(mailing_id=mailing.pk, size=3)
+    assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
+    result = deliveries_send(mailing=mailing, delivery_ids=first)
+    assert result.sent == 3
+
+
+def test_html_part_escapes_contact_values(smtp, mailing):
+    ContactFactory(email="x@example.com", first_name="<b>X</b>", company="A&B", lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    send_all(mailing)
+    html = smtp.messages[0].get_body(("html",)).get_content()
+    assert "&lt;b&gt;X&lt;/b&gt;" in html and "A&amp;B" in html
