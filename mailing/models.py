@@ -96,3 +96,16 @@ class Delivery(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} ({self.status})"
+
+
+class TrackingEvent(models.Model):
+    """An ESP tracking event already applied (bounce, complaint…): webhooks repeat
+    events, and the same event id must change nothing the second time."""
+
+    event_id = models.CharField(max_length=255, unique=True)
+    event_type = models.CharField(max_length=50)
+    email = models.CharField(max_length=254, blank=True)
+    received_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.event_type} {self.email}"
