@@ -112,7 +112,7 @@ class Contact(models.Model):
     is_bounced = models.BooleanField(default=False)
     is_unsubscribed = models.BooleanField(default=False)
     # Soft bounces in a row (ESP webhooks); the third marks the contact bounced.
-    soft_bounces = models.PositiveSmallIntegerField(default=0)
+    soft_bounces = models.PositiveSmallIntegerField(default=0, db_default=0)
     custom_fields = models.JSONField(default=dict, blank=True, validators=[validate_custom_fields])
     tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
     # The ids of `tags`, kept by PostgreSQL triggers on ContactTag (migration 0003)
