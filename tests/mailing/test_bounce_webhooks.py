@@ -1,0 +1,251 @@
+"""Bounces and complaints through anymail's Postmark tracking webhook (SPEC §5.6)."""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import json
+from types import SimpleNamespace
+
+import pytest
+from django.test import Client
+from django.urls import reverse
+
+from contacts.models import Contact
+from mailing.bounces import COMPLAINT, HARD, SOFT, bounce_record, kind_of
+from mailing.models import TrackingEvent
+from tests.contacts.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+URL = "/webhooks/postmark/tracking/"
+_ids = itertools.count(1000)
+
+
+@pytest.fixture(autouse=True)
+def webhook_secret(settings):
+    settings.ANYMAIL = {"WEBHOOK_SECRET": "user:pass"}
+
+
+def auth(credentials: str = "user:pass") -> dict:
+    return {"HTTP_AUTHORIZATION": "Basic " + base64.b64encode(credentials.encode()).decode()}
+
+
+def bounce(email: str, type_: str = "HardBounce", *, event_id=None, message_id=None) -> dict:
+    """A Postmark bounce webhook payload (RecordType Bounce)."""
+    n = next(_ids)
+    return {
+        "RecordType": "Bounce",
+        "ID": event_id if event_id is not None else n,
+        "Type": type_,
+        "TypeCode": 1,
+        "Name": type_,
+        "MessageID": message_id or f"00000000-0000-0000-0000-{n:012d}",
+        "Description": "The server was unable to deliver your message.",
+        "Details": "smtp;550 5.1.1 The email account does not exist",
+        "Email": email,
+        "BouncedAt": "2025-01-15T10:00:00Z",
+        "Inactive": True,
+        "CanActivate": True,
+    }
+
+
+def complaint(email: str) -> dict:
+    payload = bounce(email, "SpamComplaint")
+    payload["RecordType"] = "SpamComplaint"
+    return payload
+
+
+def post(payload: dict, headers: dict | None = None):
+    headers = auth() if headers is None else headers
+    return Client().post(URL, json.dumps(payload), content_type="application/json", **headers)
+
+
+def fresh(contact: Contact) -> Contact:
+    return Contact.objects.get(pk=contact.pk)
+
+
+def test_the_url_is_under_webhooks():
+    assert reverse("webhooks:postmark_tracking_webhook") == URL
+    assert reverse("webhooks:mailgun_tracking_webhook") == "/webhooks/mailgun/tracking/"
+
+
+def test_hard_bounce_marks_the_contact_bounced_whatever_the_case_of_the_email():
+    contact = ContactFactory(email="Ann@Example.com")
+    other = ContactFactory(email="other@example.com")
+
+    response = post(bounce("ann@EXAMPLE.com"))
+
+    assert response.status_code == 200
+    assert fresh(contact).is_bounced
+    assert not fresh(other).is_bounced
+    assert TrackingEvent.objects.get().event_type == HARD
+
+
+def test_complaint_marks_the_contact_bounced():
+    contact = ContactFactory(email="ann@example.com")
+
+    assert post(complaint("ann@example.com")).status_code == 200
+
+    assert fresh(contact).is_bounced
+    assert TrackingEvent.objects.get().event_type == COMPLAINT
+
+
+def test_two_soft_bounces_are_counted_and_the_third_marks_bounced():
+    contact = ContactFactory(email="ann@example.com")
+
+    for _ in range(2):
+        assert post(bounce("ann@example.com", "SoftBounce")).status_code == 200
+    contact = fresh(contact)
+    assert (contact.soft_bounces, contact.is_bounced) == (2, False)
+
+    assert post(bounce("ann@example.com", "SoftBounce")).status_code == 200
+    contact = fresh(contact)
+    assert (contact.soft_bounces, contact.is_bounced) == (3, True)
+
+
+def test_transient_deferral_counts_as_a_soft_bounce():
+    contact = ContactFactory(email="ann@example.com")
+
+    post(bounce("ann@example.com", "Transient"))
+
+    contact = fresh(contact)
+    assert (contact.soft_bounces, contact.is_bounced) == (1, False)
+
+
+def test_retries_of_one_message_count_as_one_soft_bounce():
+    contact = ContactFactory(email="ann@example.com")
+
+    for _ in range(3):  # three deferrals of the same message, three event ids
+        post(bounce("ann@example.com", "Transient", message_id="same-message"))
+
+    contact = fresh(contact)
+    assert (contact.soft_bounces, contact.is_bounced) == (1, False)
+
+
+def test_the_same_event_id_twice_changes_nothing_the_second_time():
+    contact = ContactFactory(email="ann@example.com")
+    payload = bounce("ann@example.com", "SoftBounce", event_id=42)
+
+    assert post(payload).status_code == 200
+    assert post(payload).status_code == 200
+
+    contact = fresh(contact)
+    assert (contact.soft_bounces, contact.is_bounced) == (1, False)
+    assert TrackingEvent.objects.filter(event_id="Postmark:42").count() == 1
+
+
+def test_unknown_email_is_ignored_but_recorded():
+    contact = ContactFactory(email="ann@example.com")
+
+    assert post(bounce("nobody@example.com", event_id=7)).status_code == 200
+
+    assert not fresh(contact).is_bounced
+    event = TrackingEvent.objects.get()
+    assert (event.event_id, event.email) == ("Postmark:7", "nobody@example.com")
+
+
+def test_delivery_and_open_events_change_nothing():
+    contact = ContactFactory(email="ann@example.com")
+    delivered = {
+        "RecordType": "Delivery",
+        "MessageID": "x",
+        "Recipient": "ann@example.com",
+        "DeliveredAt": "2025-01-15T10:00:00Z",
+    }
+    opened = {"RecordType": "Open", "MessageID": "x", "Recipient": "ann@example.com"}
+
+    assert post(delivered).status_code == 200
+    assert post(opened).status_code == 200
+
+    contact = fresh(contact)
+    assert (contact.soft_bounces, contact.is_bounced) == (0, False)
+    assert not TrackingEvent.objects.exists()
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [{}, auth("user:wrong"), auth("someone:pass"), {"HTTP_AUTHORIZATION": "Bearer user:pass"}],
+    ids=["no credentials", "wrong password", "wrong user", "not basic auth"],
+)
+def test_a_webhook_without_the_right_credentials_is_refused(headers):
+    contact = ContactFactory(email="ann@example.com")
+
+    response = post(bounce("ann@example.com"), headers)
+
+    assert not 200 <= response.status_code < 400  # refused, not redirected to the login page
+    assert response.status_code in (400, 403)
+    assert not fresh(contact).is_bounced
+    assert not TrackingEvent.objects.exists()
+
+
+def test_webhooks_are_closed_while_no_secret_is_configured(settings):
+    settings.ANYMAIL = {}
+    contact = ContactFactory(email="ann@example.com")
+
+    response = post(bounce("ann@example.com"))  # with the credentials it used to have
+
+    assert response.status_code == 403
+    assert not fresh(contact).is_bounced
+
+
+def test_a_logged_in_user_without_credentials_is_refused_too(marketer_client):
+    contact = ContactFactory(email="ann@example.com")
+
+    response = marketer_client.post(
+        URL, json.dumps(bounce("ann@example.com")), content_type="application/json"
+    )
+
+    assert response.status_code == 400
+    assert not fresh(contact).is_bounced
+
+
+def test_get_is_not_allowed_and_does_not_redirect_to_login():
+    assert Client().get(URL, **auth()).status_code == 405
+
+
+# --- the service and the mapping ------------------------------------------------
+
+
+def test_bounce_record_reports_what_changed():
+    contact = ContactFactory(email="ann@example.com")
+
+    assert bounce_record(email="ANN@example.com", kind=SOFT, event_id="e1") is True
+    assert bounce_record(email="ann@example.com", kind=SOFT, event_id="e1") is False
+    assert bounce_record(email="nobody@example.com", kind=HARD, event_id="e2") is False
+    assert fresh(contact).soft_bounces == 1
+    assert bounce_record(email="ann@example.com", kind=HARD, event_id=None) is True
+    assert fresh(contact).is_bounced
+
+
+def test_bounce_record_rejects_an_unknown_kind():
+    with pytest.raises(ValueError):
+        bounce_record(email="ann@example.com", kind="bogus", event_id=None)
+
+
+def event(event_type: str, esp_event=None):
+    return SimpleNamespace(event_type=event_type, esp_event=esp_event or {})
+
+
+@pytest.mark.parametrize(
+    ("esp_name", "anymail_event", "kind"),
+    [
+        ("Postmark", event("bounced", {"Type": "HardBounce"}), HARD),
+        ("Postmark", event("bounced", {"Type": "SoftBounce"}), SOFT),
+        ("Postmark", event("deferred", {"Type": "OpenRelayTest"}), None),
+        ("Postmark", event("complained", {"Type": "SpamComplaint"}), COMPLAINT),
+        ("Mailgun", event("deferred"), SOFT),
+        ("Mailgun", event("bounced"), HARD),
+        ("Brevo", event("bounced", {"event": "soft_bounce"}), SOFT),
+        ("Mandrill", event("bounced", {"event": "soft_bounce"}), SOFT),
+        ("MailerSend", event("bounced", {"data": {"type": "soft_bounced"}}), SOFT),
+        ("MailerSend", event("bounced", {"data": {"type": "hard_bounced"}}), HARD),
+        ("SparkPost", event("bounced", {"msys": {"message_event": {"bounce_class": "22"}}}), SOFT),
+        ("SparkPost", event("bounced", {"msys": {"message_event": {"bounce_class": "10"}}}), HARD),
+        ("SendGrid", event("rejected"), None),
+        ("SendGrid", event("delivered"), None),
+        ("SendGrid", event("autoresponded"), None),
+    ],
+)
+def test_mapping_of_anymail_events(esp_name, anymail_event, kind):
+    assert kind_of(anymail_event, esp_name) == kind
