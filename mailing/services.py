@@ -245,3 +245,53 @@ def mailing_finish_if_done(*, mailing_id: int) -> bool:
             status=Mailing.Status.SENT
         )
     )
+
+
+# -- controls: pause, resume, cancel ---------------------------------------------
+#
+# Each is one conditional UPDATE … WHERE status IN (…) whose row count says whether
+# it applied: pressing a button twice, or at the moment a worker finishes the
+# mailing, changes nothing and is reported as such. Workers need no signal: the
+# claim query only hands out rows of a mailing whose status is `sending`, so a
+# paused or cancelled mailing stops after the batch in flight.
+
+PAUSABLE = (Mailing.Status.SENDING,)
+RESUMABLE = (Mailing.Status.PAUSED,)
+CANCELLABLE = (Mailing.Status.QUEUED, Mailing.Status.SENDING, Mailing.Status.PAUSED)
+
+
+def _transition(mailing: Mailing, *, source: tuple[str, ...], target: str) -> bool:
+    changed = Mailing.objects.filter(pk=mailing.pk, status__in=source).update(
+        status=target, updated_at=timezone.now()
+    )
+    mailing.refresh_from_db(fields=["status", "updated_at"])
+    return changed > 0
+
+
+@transaction.atomic
+def mailing_pause(*, mailing: Mailing) -> bool:
+    """sending → paused; True if it was sending."""
+    return _transition(mailing, source=PAUSABLE, target=Mailing.Status.PAUSED)
+
+
+@transaction.atomic
+def mailing_resume(*, mailing: Mailing) -> bool:
+    """paused → sending, and a send task once that is committed; True if it was paused."""
+    resumed = _transition(mailing, source=RESUMABLE, target=Mailing.Status.SENDING)
+    if resumed:
+        from .tasks import mailing_send
+
+        mailing_id = mailing.pk
+        transaction.on_commit(lambda: mailing_send.delay(mailing_id))
+    return resumed
+
+
+@transaction.atomic
+def mailing_cancel(*, mailing: Mailing) -> bool:
+    """queued/sending/paused → cancelled; its pending deliveries stay pending, unsent.
+
+    A queued mailing's recipients may still be written afterwards by its
+    materialize task; that task leaves the status alone unless it is `queued`,
+    and nothing claims rows of a cancelled mailing.
+    """
+    return _transition(mailing, source=CANCELLABLE, target=Mailing.Status.CANCELLED)

@@ -6,4 +6,25 @@ app_name = "mailing"
 urlpatterns = [
     # Personal unsubscribe links (SPEC §5.5): no login, one-click POST (RFC 8058).
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
+    # The mailings pages (SPEC §3); composing lives at /contacts/segments/<id>/send.
+    path("mailings/", views.mailing_list, name="list"),
+    path("mailings/<int:mailing_id>/", views.mailing_detail, name="detail"),
+    path(
+        "mailings/<int:mailing_id>/pause",
+        views.mailing_control,
+        {"action": "pause"},
+        name="pause",
+    ),
+    path(
+        "mailings/<int:mailing_id>/resume",
+        views.mailing_control,
+        {"action": "resume"},
+        name="resume",
+    ),
+    path(
+        "mailings/<int:mailing_id>/cancel",
+        views.mailing_control,
+        {"action": "cancel"},
+        name="cancel",
+    ),
 ]

@@ -36,7 +36,6 @@ from .rules.fields import STAGE_VALUES, STATUS_VALUES
 from .selectors import (
     display_names,
     preview,
-    segment_audience,
     segment_rows,
     segments_using,
 )
@@ -101,20 +100,12 @@ def segment_delete(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
     )
 
 
-@require_GET
+@require_http_methods(["GET", "POST"])
 def segment_send(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
-    segment = _get_segment_for_user(request, segment_id)
-    try:
-        audience = segment_audience(segment)
-    except RuleErrors as exc:
-        audience, problem = None, exc.errors[0].message
-    else:
-        problem = ""
-    return render(
-        request,
-        "segments/segment_send.html",
-        {"segment": segment, "audience": audience, "problem": problem},
-    )
+    """The compose page: segment pages own the URL, the mailing app the view."""
+    from mailing.views import compose
+
+    return compose(request, _get_segment_for_user(request, segment_id))
 
 
 # -- builder --------------------------------------------------------------------
