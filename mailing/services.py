@@ -80,9 +80,12 @@ def deliveries_materialize(*, mailing: Mailing, now: dt.datetime | None = None) 
                 [mailing.pk, *params],
             )
     mailing.recipients = Delivery.objects.filter(mailing=mailing).count()
-    if mailing.status == Mailing.Status.QUEUED:
+    mailing.save(update_fields=["segment_count", "evaluated_at", "recipients"])
+    # Conditional: a pause or cancel that landed meanwhile must stand.
+    if Mailing.objects.filter(pk=mailing.pk, status=Mailing.Status.QUEUED).update(
+        status=Mailing.Status.SENDING
+    ):
         mailing.status = Mailing.Status.SENDING
-    mailing.save(update_fields=["segment_count", "evaluated_at", "recipients", "status"])
     return mailing.recipients
 
 

@@ -75,3 +75,12 @@ def test_a_mailing_whose_segment_was_deleted_cannot_be_materialized(mailing):
 def test_a_subject_is_required(segment, marketer):
     with pytest.raises(ValidationError):
         mailing_create(segment=segment, subject="  ", body="x", user=marketer)
+
+
+def test_a_cancel_during_materialisation_stands(mailing):
+    ContactFactory(lead_score=90)
+    stale = Mailing.objects.get(pk=mailing.pk)  # loaded before the cancel, as the task does
+    Mailing.objects.filter(pk=mailing.pk).update(status=Mailing.Status.CANCELLED)
+    deliveries_materialize(mailing=stale, now=NOW)
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.CANCELLED
