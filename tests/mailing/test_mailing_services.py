@@ -84,3 +84,15 @@ def test_a_cancel_during_materialisation_stands(mailing):
     deliveries_materialize(mailing=stale, now=NOW)
     mailing.refresh_from_db()
     assert mailing.status == Mailing.Status.CANCELLED
+
+
+def test_finishing_takes_the_final_counters_from_the_rows(mailing):
+    from mailing.services import mailing_finish_if_done
+
+    ContactFactory.create_batch(2, lead_score=90)
+    deliveries_materialize(mailing=mailing, now=NOW)
+    # As if a worker sent both and died before adding its batch to the totals.
+    Delivery.objects.filter(mailing=mailing).update(status=Delivery.Status.SENT)
+    assert mailing_finish_if_done(mailing_id=mailing.pk)
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.sent) == (Mailing.Status.SENT, 2)
