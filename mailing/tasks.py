@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from celery import shared_task
+from django.conf import settings
 
 from .models import Mailing
 from .services import (
@@ -19,7 +20,9 @@ def mailing_materialize(mailing_id: int) -> int:
     """Write the recipients of a queued mailing (idempotent, so a retry is harmless)."""
     mailing = Mailing.objects.select_related("segment").get(pk=mailing_id)
     recipients = deliveries_materialize(mailing=mailing)
-    mailing_send.delay(mailing_id)
+    # One sender per worker: SKIP LOCKED claims let them share the mailing.
+    for _ in range(settings.SEND_TASKS_PER_MAILING):
+        mailing_send.delay(mailing_id)
     return recipients
 
 
