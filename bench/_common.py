@@ -77,8 +77,8 @@ def setup_django(url: str) -> None:
     django.setup()
 
 
-def million_contact_database(name: str = "flock_bench", contacts: int = 1_000_000) -> str:
-    """A migrated database with `seed_demo --contacts N --seed 1`, made once and reused."""
+def seeded_database(name: str, contacts: int, seed: int) -> str:
+    """A migrated database with `seed_demo --contacts N --seed S`, made once and reused."""
     url = database_url(name)
     ensure_database(url)
     manage(url, "migrate", "--noinput", "-v0")
@@ -91,10 +91,15 @@ def million_contact_database(name: str = "flock_bench", contacts: int = 1_000_00
             with psycopg.connect(url, autocommit=True) as conn:
                 conn.execute("TRUNCATE contacts_contact CASCADE")
         print(f"Seeding {contacts:,} contacts into {name} (once)...", flush=True)
-        manage(url, "seed_demo", "--contacts", str(contacts), "--seed", "1")
+        manage(url, "seed_demo", "--contacts", str(contacts), "--seed", str(seed))
         with psycopg.connect(url, autocommit=True) as conn:
             conn.execute("VACUUM ANALYZE")
     return url
+
+
+def million_contact_database(name: str = "flock_bench", contacts: int = 1_000_000) -> str:
+    """The 1M-contact database (seed 1) that the preview and list benchmarks share."""
+    return seeded_database(name, contacts, seed=1)
 
 
 def machine() -> str:

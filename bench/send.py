@@ -47,11 +47,9 @@ from pathlib import Path
 from _common import (
     ROOT,
     bench_services,
-    database_url,
-    ensure_database,
     machine,
-    manage,
     million_contact_database,
+    seeded_database,
     setup_django,
 )
 
@@ -208,17 +206,7 @@ def send_database(contacts: int) -> str:
     """flock_bench_send: N contacts from seed 2 (made once), all reachable, no mailings."""
     import psycopg
 
-    url = database_url(SEND_DB)
-    ensure_database(url)
-    manage(url, "migrate", "--noinput", "-v0")
-    with psycopg.connect(url) as conn:
-        have = conn.execute("SELECT count(*) FROM contacts_contact").fetchone()[0]
-    if have != contacts:
-        if have:
-            with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("TRUNCATE contacts_contact CASCADE")
-        print(f"Seeding {contacts:,} contacts into {SEND_DB} (once)...", flush=True)
-        manage(url, "seed_demo", "--contacts", str(contacts), "--seed", "2")
+    url = seeded_database(SEND_DB, contacts, seed=2)
     with psycopg.connect(url, autocommit=True) as conn:
         conn.execute("TRUNCATE mailing_delivery, mailing_mailing CASCADE")
         conn.execute(
