@@ -356,14 +356,14 @@ def flush_broker() -> None:
 def sample_message_bytes() -> bytes:
     """One of Flock's messages as it goes over SMTP (for the ceiling's message size)."""
     from contacts.models import Contact
-    from mailing.messages import build_message
+    from mailing.messages import MessageTemplate
     from mailing.models import Mailing
 
-    mailing = Mailing(pk=1, subject=SUBJECT, body=BODY, from_email=FROM)
+    template = MessageTemplate(Mailing(pk=1, subject=SUBJECT, body=BODY, from_email=FROM))
     sizes = []
     for contact in Contact.objects.order_by("pk")[:200]:
-        message = build_message(mailing=mailing, contact=contact, to=contact.email)
-        sizes.append(message.message().as_bytes(linesep="\r\n"))
+        rendered = template.render(contact, contact_id=contact.pk)
+        sizes.append(template.mime(rendered, to=contact.email))
     sizes.sort(key=len)
     return sizes[len(sizes) // 2]
 
@@ -473,65 +473,61 @@ def flock_send(url: str, sink: Sink, workers: int, *, fan_out: bool, batch_size,
 def per_message_costs(sink_port: int, count: int = 5000) -> dict[str, float]:
     """Where a worker's time goes: deliveries_send's steps timed one by one, ms/message.
 
-    The same calls as deliveries_send and Django's SMTP backend (`_send`), in this
-    process, one connection to the sink, on a temporary mailing deleted after.
+    The same calls as deliveries_send, in this process, one connection to the sink,
+    on a temporary mailing deleted after.
     """
     from django.conf import settings
     from django.core.mail import get_connection
-    from django.core.mail.message import sanitize_address
     from django.db import connection
-    from django.utils import timezone
 
-    from mailing.messages import build_message
-    from mailing.models import Delivery, Mailing
-    from mailing.services import deliveries_claim, deliveries_materialize
+    from mailing.messages import MessageTemplate, address
+    from mailing.models import Mailing
+    from mailing.services import (
+        _recipients,
+        _record_sends,
+        deliveries_claim,
+        deliveries_materialize,
+    )
     from segments.models import ContactSegment
+    from segments.services import segment_create
 
     settings.EMAIL_HOST, settings.EMAIL_PORT, settings.EMAIL_USE_TLS = "127.0.0.1", sink_port, False
-    segment = ContactSegment.objects.get(name="bench: everyone")
+    segment = ContactSegment.objects.filter(name="bench: everyone").first() or segment_create(
+        name="bench: everyone", filter_json=EVERYONE, user=None
+    )
     mailing = Mailing.objects.create(
         segment=segment, subject=SUBJECT, body=BODY, from_email=FROM, status="queued"
     )
-    steps = ["claim + load batch", "build_message", "serialise (MIME)", "SMTP", "record (UPDATE)"]
+    steps = ["claim + load batch", "merge + headers", "MIME bytes", "SMTP", "record (UPDATE)"]
     spent = dict.fromkeys(steps, 0.0)
     sent = 0
     try:
         deliveries_materialize(mailing=mailing)
-        smtp = get_connection()
-        smtp.open()
+        backend = get_connection()
+        backend.open()
+        smtp = backend.connection
+        template = MessageTemplate(mailing)
         clock = time.perf_counter
         while sent < count:
             start = clock()
-            ids = deliveries_claim(mailing_id=mailing.pk)
-            batch = list(
-                Delivery.objects.filter(pk__in=ids, status=Delivery.Status.SENDING)
-                .select_related("contact")
-                .order_by("pk")
-            )
+            batch = _recipients(deliveries_claim(mailing_id=mailing.pk))
             spent["claim + load batch"] += clock() - start
-            for delivery in batch:
-                t0 = clock()
-                message = build_message(
-                    mailing=mailing, contact=delivery.contact, to=delivery.email, connection=smtp
-                )
-                t1 = clock()
-                encoding = message.encoding or settings.DEFAULT_CHARSET
-                from_email = sanitize_address(message.from_email, encoding)
-                to = [sanitize_address(addr, encoding) for addr in message.recipients()]
-                data = message.message().as_bytes(linesep="\r\n")
-                t2 = clock()
-                smtp.connection.sendmail(from_email, to, data)
-                t3 = clock()
-                Delivery.objects.filter(pk=delivery.pk).update(
-                    status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None,
-                    last_error="",
-                )  # fmt: skip
-                t4 = clock()
-                durations = (t1 - t0, t2 - t1, t3 - t2, t4 - t3)
-                for step, seconds in zip(steps[1:], durations, strict=True):
-                    spent[step] += seconds
+            with _record_sends("mailing_delivery") as record_sent:
+                for recipient in batch:
+                    t0 = clock()
+                    rendered = template.render(recipient, contact_id=recipient.contact_id)
+                    t1 = clock()
+                    data = template.mime(rendered, to=recipient.email)
+                    t2 = clock()
+                    smtp.sendmail(template.envelope_from, [address(recipient.email)], data)
+                    t3 = clock()
+                    record_sent(recipient.pk)
+                    t4 = clock()
+                    durations = (t1 - t0, t2 - t1, t3 - t2, t4 - t3)
+                    for step, seconds in zip(steps[1:], durations, strict=True):
+                        spent[step] += seconds
             sent += len(batch)
-        smtp.close()
+        backend.close()
     finally:
         with connection.cursor() as cursor:
             cursor.execute("DELETE FROM mailing_delivery WHERE mailing_id = %s", [mailing.pk])

@@ -36,7 +36,16 @@ class ComposeForm(forms.Form):
     subject = forms.CharField(max_length=Mailing._meta.get_field("subject").max_length)
     body = forms.CharField(
         widget=forms.Textarea(attrs={"rows": 14}),
-        help_text="Plain text. An unsubscribe link is added at the end.",
+        help_text="An unsubscribe link is added at the end.",
+    )
+    body_format = forms.ChoiceField(
+        label="Format",
+        choices=Mailing.Format.choices,
+        initial=Mailing.Format.TEXT,
+        required=False,  # plain text unless asked
+        widget=forms.RadioSelect,
+        help_text="Markdown turns **bold**, _italics_, lists and [links](https://example.com) "
+        "into formatting in the HTML part; the text part is the body as written.",
     )
 
     def __init__(self, *args, **kwargs):
@@ -59,6 +68,9 @@ class ComposeForm(forms.Form):
 
     def clean_body(self) -> str:
         return _no_unknown_tags(self.cleaned_data["body"])
+
+    def clean_body_format(self) -> str:
+        return self.cleaned_data["body_format"] or Mailing.Format.TEXT
 
 
 class DeliveryFilterForm(forms.Form):

@@ -14,6 +14,8 @@ from __future__ import annotations
 import html
 import json
 import re
+from dataclasses import dataclass
+from functools import lru_cache
 from typing import Any
 
 FIELDS: tuple[str, ...] = (
@@ -66,52 +68,76 @@ def _as_text(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, default=str)
 
 
-def _value(match: re.Match[str], contact: Any) -> str:
-    """The contact's value for a supported tag, or its default when empty."""
-    name, key = match["name"], match["key"]
-    if key is not None:
+@dataclass(frozen=True, slots=True)
+class Tag:
+    """A supported merge tag, parsed: the field (or custom key) and its default."""
+
+    name: str
+    key: str | None
+    default: str
+
+
+Piece = str | Tag
+
+
+@lru_cache(maxsize=128)
+def compile_template(template: str) -> tuple[Piece, ...]:
+    """Literal text and tags, parsed once: a mailing merges the same template per recipient."""
+    pieces: list[Piece] = []
+    pos = 0
+    for match in _SCANNER.finditer(template):
+        if match.start() > pos:
+            pieces.append(template[pos : match.start()])
+        if match["tag"]:
+            default = match["dq"] if match["dq"] is not None else match["sq"]
+            pieces.append(Tag(match["name"], match["key"], default or ""))
+        else:  # unknown template syntax stays literal
+            pieces.append(match.group())
+        pos = match.end()
+    if pos < len(template):
+        pieces.append(template[pos:])
+    return tuple(pieces)
+
+
+def value_for(tag: Tag, contact: Any) -> str:
+    """The contact's value for a tag, or the tag's default when empty."""
+    if tag.key is not None:
         custom = getattr(contact, "custom_fields", None)
-        raw = custom.get(key) if isinstance(custom, dict) else None
-    elif name == "name":
+        raw = custom.get(tag.key) if isinstance(custom, dict) else None
+    elif tag.name == "name":
         first = _as_text(getattr(contact, "first_name", None))
         last = _as_text(getattr(contact, "last_name", None))
         raw = f"{first} {last}"
     else:
-        raw = getattr(contact, name, None)
-    text = _CONTROL.sub(" ", _as_text(raw)).strip()
-    if text:
-        return text
-    default = match["dq"] if match["dq"] is not None else match["sq"]
-    return default or ""
+        raw = getattr(contact, tag.name, None)
+    return _CONTROL.sub(" ", _as_text(raw)).strip() or tag.default
 
 
-def _render(template: str, contact: Any, escape: bool) -> str:
-    out: list[str] = []
-    pos = 0
-    for match in _SCANNER.finditer(template):
-        out.append(template[pos : match.start()])
-        out.append(_value(match, contact) if match["tag"] else match.group())
-        pos = match.end()
-    out.append(template[pos:])
-    if not escape:
-        return "".join(out)
-    # Even indexes are the marketer's text, odd ones substituted values or
-    # unknown tags: all of it is escaped, each piece on its own.
-    return "".join(html.escape(piece) for piece in out)
+def merge(pieces: tuple[Piece, ...], contact: Any, *, escape_values: bool = False) -> str:
+    """Compiled pieces with the contact's values; values HTML-escaped if asked.
+
+    Literal pieces are used as they are: for an HTML part they are already HTML.
+    """
+    if escape_values:
+        return "".join(p if type(p) is str else html.escape(value_for(p, contact)) for p in pieces)
+    return "".join(p if type(p) is str else value_for(p, contact) for p in pieces)
 
 
 def render_text(template: str, contact: Any) -> str:
     """Subject and plain-text part: substituted, nothing escaped."""
-    return _render(template, contact, escape=False)
+    return merge(compile_template(template), contact)
 
 
 def render_html(template: str, contact: Any) -> str:
     """HTML part: the text and every substituted value HTML-escaped.
 
-    Pieces are escaped after substitution, not the template before it, so that
-    a default such as ``"there"`` is parsed before its quotes become entities.
+    Pieces are escaped after parsing, not the template before it, so that a
+    default such as ``"there"`` is parsed before its quotes become entities.
     """
-    return _render(template, contact, escape=True)
+    return "".join(
+        html.escape(p if type(p) is str else value_for(p, contact))
+        for p in compile_template(template)
+    )
 
 
 def tags_in(text: str) -> list[str]:

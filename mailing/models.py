@@ -25,8 +25,15 @@ class Mailing(models.Model):
     segment = models.ForeignKey(
         ContactSegment, null=True, blank=True, on_delete=models.SET_NULL, related_name="mailings"
     )
+
+    class Format(models.TextChoices):
+        TEXT = "text", "Plain text"
+        MARKDOWN = "markdown", "Markdown"
+
     subject = models.CharField(max_length=300)
     body = models.TextField()
+    # The text part is always the body as written; Markdown also styles the HTML part.
+    body_format = models.CharField(max_length=10, choices=Format.choices, default=Format.TEXT)
     from_email = models.CharField(max_length=254)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
     # The segment as it was when the recipients were written (SPEC §5.2).

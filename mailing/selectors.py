@@ -128,7 +128,13 @@ def sample_recipient(contacts: QuerySet[Contact]) -> Contact | None:
 
 
 def sample_message(
-    *, subject: str, body: str, from_email: str, contact: Contact | None, to: str
+    *,
+    subject: str,
+    body: str,
+    from_email: str,
+    contact: Contact | None,
+    to: str,
+    body_format: str = Mailing.Format.TEXT,
 ) -> EmailMultiAlternatives:
     """The message exactly as `contact` would get it, for the preview and test sends.
 
@@ -137,6 +143,10 @@ def sample_message(
     a marketer clicking it in a test message cannot unsubscribe the sample contact.
     """
     transient = Mailing(
-        pk=0, subject=subject, body=body, from_email=from_email or settings.DEFAULT_FROM_EMAIL
+        pk=0,
+        subject=subject,
+        body=body,
+        body_format=body_format,
+        from_email=from_email or settings.DEFAULT_FROM_EMAIL,
     )
     return build_message(mailing=transient, contact=contact or PLACEHOLDER, to=to)

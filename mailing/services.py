@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.mail import get_connection
+from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -19,7 +21,7 @@ from segments.models import ContactSegment
 from segments.selectors import reachable, segment_contacts
 from segments.services import segment_evaluate
 
-from .messages import build_message
+from .messages import MessageTemplate, address
 from .models import Delivery, Mailing
 
 
@@ -31,12 +33,14 @@ def mailing_create(
     body: str,
     user: AbstractBaseUser | None,
     from_email: str = "",
+    body_format: str = Mailing.Format.TEXT,
 ) -> Mailing:
     """A queued mailing; its recipients are written by a task after this commits."""
     mailing = Mailing(
         segment=segment,
         subject=subject.strip(),
         body=body,
+        body_format=body_format,
         from_email=(from_email or settings.DEFAULT_FROM_EMAIL).strip(),
         status=Mailing.Status.QUEUED,
         created_by=user,
@@ -125,6 +129,43 @@ class BatchResult:
     retried: int = 0
 
 
+@dataclass(slots=True)
+class Recipient:
+    """A claimed delivery with its contact's merge fields: all a message needs."""
+
+    pk: int
+    mailing_id: int
+    contact_id: int
+    email: str
+    attempts: int
+    first_name: str
+    last_name: str
+    company: str
+    job_title: str
+    country: str
+    city: str
+    custom_fields: dict
+
+
+_RECIPIENT_COLUMNS = (
+    ("pk", "mailing_id", "contact_id", "email", "attempts")
+    + tuple(
+        f"contact__{name}"
+        for name in ("first_name", "last_name", "company", "job_title", "country", "city")
+    )
+    + ("contact__custom_fields",)
+)
+
+
+def _recipients(delivery_ids: list[int]) -> list[Recipient]:
+    rows = (
+        Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.SENDING)
+        .order_by("pk")
+        .values_list(*_RECIPIENT_COLUMNS)
+    )
+    return [Recipient(*row) for row in rows]
+
+
 def deliveries_send(*, mailing: Mailing, delivery_ids: list[int]) -> BatchResult:
     """Send claimed deliveries over one SMTP connection, recording each result.
 
@@ -145,56 +186,59 @@ def deliveries_send(*, mailing: Mailing, delivery_ids: list[int]) -> BatchResult
             [delivery_ids],
         )
         result.suppressed = cursor.rowcount
-    deliveries = list(
-        Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.SENDING)
-        .select_related("contact")
-        .order_by("pk")
-    )
-    smtp = get_connection()
+    recipients = _recipients(delivery_ids)
+    template = MessageTemplate(mailing)
+    backend = get_connection()
     try:
-        smtp.open()
+        backend.open()
     except (OSError, smtplib.SMTPException) as exc:
-        for delivery in deliveries:
-            result.retried += _retry_later(delivery, f"Could not connect: {exc}")
-        deliveries = []
+        for recipient in recipients:
+            result.retried += _retry_later(recipient, f"Could not connect: {exc}")
+        recipients = []
+    # SMTP backends get the bytes straight on their connection (MessageTemplate.mime);
+    # any other backend (an anymail ESP) gets Django messages.
+    smtp = getattr(backend, "connection", None) if isinstance(backend, SMTPBackend) else None
     try:
-        for index, delivery in enumerate(deliveries):
-            message = build_message(
-                mailing=mailing, contact=delivery.contact, to=delivery.email, connection=smtp
-            )
-            try:
-                message.send()
-            except smtplib.SMTPRecipientsRefused as exc:
-                code, reply = next(iter(exc.recipients.values()), (0, b""))
-                if 500 <= code < 600:  # the address is refused for good
-                    _fail(delivery, _smtp_error(code, reply), bounce=True)
-                    result.failed += 1
+        with _record_sends(table) as record_sent:
+            for index, recipient in enumerate(recipients):
+                rendered = template.render(recipient, contact_id=recipient.contact_id)
+                try:
+                    if smtp is not None:
+                        smtp.sendmail(
+                            template.envelope_from,
+                            [address(recipient.email)],
+                            template.mime(rendered, to=recipient.email),
+                        )
+                    else:
+                        template.email(rendered, to=recipient.email, connection=backend).send()
+                except smtplib.SMTPRecipientsRefused as exc:
+                    code, reply = next(iter(exc.recipients.values()), (0, b""))
+                    if 500 <= code < 600:  # the address is refused for good
+                        _fail(recipient, _smtp_error(code, reply), bounce=True)
+                        result.failed += 1
+                    else:
+                        result.retried += _retry_later(recipient, _smtp_error(code, reply))
+                except smtplib.SMTPResponseException as exc:  # refused at MAIL FROM or DATA
+                    error = _smtp_error(exc.smtp_code, exc.smtp_error)
+                    if 500 <= exc.smtp_code < 600:
+                        _fail(recipient, error, bounce=False)
+                        result.failed += 1
+                    else:
+                        result.retried += _retry_later(recipient, error)
+                except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                    # The connection is gone: this one and the rest of the batch wait.
+                    for pending in recipients[index:]:
+                        result.retried += _retry_later(pending, f"Connection lost: {exc}")
+                    break
+                except smtplib.SMTPException as exc:
+                    result.retried += _retry_later(recipient, str(exc))
                 else:
-                    result.retried += _retry_later(delivery, _smtp_error(code, reply))
-            except smtplib.SMTPResponseException as exc:  # refused at MAIL FROM or DATA
-                if 500 <= exc.smtp_code < 600:
-                    _fail(delivery, _smtp_error(exc.smtp_code, exc.smtp_error), bounce=False)
-                    result.failed += 1
-                else:
-                    result.retried += _retry_later(
-                        delivery, _smtp_error(exc.smtp_code, exc.smtp_error)
-                    )
-            except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                # The connection is gone: this one and the rest of the batch wait.
-                for pending in deliveries[index:]:
-                    result.retried += _retry_later(pending, f"Connection lost: {exc}")
-                break
-            except smtplib.SMTPException as exc:
-                result.retried += _retry_later(delivery, str(exc))
-            else:
-                Delivery.objects.filter(pk=delivery.pk).update(
-                    status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None,
-                    last_error="",
-                )  # fmt: skip
-                result.sent += 1
+                    record_sent(recipient.pk)
+                    result.sent += 1
     finally:
-        smtp.close()
-    # Retries that ran out are counted as failed by _retry_later itself.
+        backend.close()
+    # Retries that ran out are counted as failed by _retry_later itself. This
+    # commit is synchronous, so it also makes the batch's sent marks durable.
     Mailing.objects.filter(pk=mailing.pk).update(
         sent=F("sent") + result.sent,
         failed=F("failed") + result.failed,
@@ -203,12 +247,40 @@ def deliveries_send(*, mailing: Mailing, delivery_ids: list[int]) -> BatchResult
     return result
 
 
+@contextmanager
+def _record_sends(table: str):
+    """Mark deliveries sent one by one, as each message is accepted.
+
+    One prepared UPDATE per message, so a worker that dies loses at most the
+    message in flight. Within the batch the commits are asynchronous
+    (synchronous_commit off): a commit then returns without waiting for the WAL
+    flush, which would otherwise cost more than the SMTP exchange. A worker crash
+    loses none of them (PostgreSQL has them); only a crash of PostgreSQL itself
+    could forget the last fraction of a second of marks, and those messages would
+    be sent again: the same at-least-once promise, never a lost recipient. The
+    batch ends with a synchronous commit (the mailing's counters), which flushes
+    everything before it.
+    """
+    sql = (
+        f"UPDATE {table} SET status = 'sent', sent_at = now(), lease_until = NULL, "
+        "last_error = '' WHERE id = %s"
+    )  # by id alone: with a status test, psycopg's prepared (generic) plan scans
+    # the partial index of rows being sent instead of the primary key
+    with connection.cursor() as cursor:
+        cursor.execute("SET synchronous_commit TO off")
+        try:
+            yield lambda delivery_id: cursor.execute(sql, [delivery_id])
+        finally:
+            if connection.is_usable():
+                cursor.execute("RESET synchronous_commit")
+
+
 def _smtp_error(code: int, reply: bytes | str) -> str:
     text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
     return f"{code} {text}"
 
 
-def _retry_later(delivery: Delivery, error: str) -> int:
+def _retry_later(delivery: Recipient, error: str) -> int:
     """Back to pending with exponential backoff, or failed after the last attempt."""
     if delivery.attempts >= settings.SEND_MAX_ATTEMPTS:
         _fail(delivery, error, bounce=False)
@@ -221,7 +293,7 @@ def _retry_later(delivery: Delivery, error: str) -> int:
     return 1
 
 
-def _fail(delivery: Delivery, error: str, *, bounce: bool) -> None:
+def _fail(delivery: Recipient, error: str, *, bounce: bool) -> None:
     Delivery.objects.filter(pk=delivery.pk).update(
         status=Delivery.Status.FAILED, lease_until=None, last_error=error[:1000]
     )

@@ -102,6 +102,7 @@ def compose(request: HtmxHttpRequest, segment: ContactSegment) -> HttpResponse:
             segment=segment,
             subject=form.cleaned_data["subject"],
             body=form.cleaned_data["body"],
+            body_format=form.cleaned_data["body_format"],
             from_email=form.cleaned_data["from_email"],
             user=request.user,
         )
@@ -141,6 +142,7 @@ def _preview(form: ComposeForm, sample) -> MailPreview:
     message = sample_message(
         subject=form.cleaned_data["subject"],
         body=form.cleaned_data["body"],
+        body_format=form.cleaned_data["body_format"],
         from_email=form.cleaned_data["from_email"],
         contact=sample,
         to=sample.email if sample else "ada@example.com",
@@ -162,6 +164,7 @@ def _send_test(request: HtmxHttpRequest, form: ComposeForm, sample) -> None:
     message = sample_message(
         subject=form.cleaned_data["subject"],
         body=form.cleaned_data["body"],
+        body_format=form.cleaned_data["body_format"],
         from_email=form.cleaned_data["from_email"],
         contact=sample,
         to=to,

@@ -205,3 +205,25 @@ def test_it_requires_login(stranger_client, url):
 
 def test_an_unknown_segment_is_404(marketer_client):
     assert marketer_client.get(reverse("segments:send", args=[999999])).status_code == 404
+
+
+def test_markdown_styles_the_preview_and_is_kept_on_the_mailing(marketer_client, url):
+    ContactFactory(lead_score=90, first_name="Ada")
+    body = post(
+        marketer_client, url, "preview", body="Hi **{{ first_name }}**", body_format="markdown"
+    )
+    assert "<strong>Ada</strong>" in body  # the HTML part
+    assert "Hi **Ada**" in body  # the text part, as written
+    plain = post(marketer_client, url, "preview", body="Hi **{{ first_name }}**")
+    assert "<strong>" not in plain
+    marketer_client.post(
+        url, {**MESSAGE, "body": "**Hello**", "body_format": "markdown", "action": "confirm"}
+    )
+    assert Mailing.objects.get().body_format == Mailing.Format.MARKDOWN
+
+
+def test_an_unknown_body_format_is_refused_with_a_message(marketer_client, url):
+    ContactFactory(lead_score=90)
+    body = post(marketer_client, url, "confirm", body_format="rtf")
+    assert "Select a valid choice" in body
+    assert not Mailing.objects.exists()

@@ -7,6 +7,7 @@ read the test database, so these tests commit their rows (transaction=True).
 from __future__ import annotations
 
 import signal
+import time
 from collections import Counter
 from urllib.parse import urlsplit
 
@@ -16,7 +17,13 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from mailing.models import Delivery, Mailing
-from mailing.services import deliveries_release_expired, mailing_create
+from mailing.services import (
+    deliveries_release_expired,
+    mailing_cancel,
+    mailing_create,
+    mailing_pause,
+    mailing_resume,
+)
 from mailing.tasks import mailing_send
 from segments.services import segment_create
 
@@ -161,3 +168,47 @@ def test_a_worker_killed_mid_mailing_loses_nobody_and_repeats_at_most_its_batch(
     # the rows (mailing_finish_if_done).
     mailing.refresh_from_db()
     assert (mailing.sent, mailing.failed, mailing.suppressed) == (RECIPIENTS, 0, 0)
+
+
+def test_pause_resume_and_cancel_take_effect_while_a_worker_sends(broker, marketer):
+    members = _contacts("member", 80, lead_score=90)
+    segment = segment_create(name="Everyone high", filter_json=HIGH_SCORE, user=marketer)
+
+    def count(status: str) -> int:
+        return Delivery.objects.filter(mailing=mailing, status=status).count()
+
+    def settled() -> bool:  # the batch in flight at the click has been recorded
+        return count("sending") == 0
+
+    # 40 ms per message at the server and batches of 5: a batch takes 0.2 s.
+    with SlowSmtpServer(delay=0.04) as smtp, running_workers() as workers:
+        workers.append(
+            Worker(worker_env(smtp_port=smtp.port, FLOCK_SEND_BATCH_SIZE=5), "w").start()
+        )
+        mailing = mailing_create(segment=segment, subject="Hi", body="Hello", user=marketer)
+        wait_for(lambda: count("sent") >= 10, timeout=30, what="sending to start", workers=workers)
+
+        assert mailing_pause(mailing=mailing)
+        assert not mailing_pause(mailing=mailing)  # twice changes nothing
+        wait_for(settled, timeout=10, what="the batch in flight to end", workers=workers)
+        paused_at = len(smtp.recorder.messages)
+        time.sleep(1.0)  # a worker that ignored the pause would send 25 in this second
+        assert len(smtp.recorder.messages) == paused_at == count("sent") < len(members)
+        assert Mailing.objects.get(pk=mailing.pk).status == Mailing.Status.PAUSED
+
+        assert mailing_resume(mailing=mailing)  # enqueues a send task on commit
+        wait_for(
+            lambda: count("sent") >= paused_at + 10, timeout=30, what="sending to resume",
+            workers=workers,
+        )  # fmt: skip
+        assert mailing_cancel(mailing=mailing)
+        wait_for(settled, timeout=10, what="the batch in flight to end", workers=workers)
+        cancelled_at = len(smtp.recorder.messages)
+        time.sleep(1.0)
+        assert len(smtp.recorder.messages) == cancelled_at == count("sent") < len(members)
+
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.CANCELLED
+    assert count("pending") == len(members) - cancelled_at  # left unsent, not lost
+    received = Counter(message["To"] for message in smtp.recorder.messages)
+    assert set(received.values()) == {1}

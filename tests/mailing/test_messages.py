@@ -1,0 +1,149 @@
+"""Messages as they go out: the MIME bytes on the SMTP path, Markdown and plain HTML parts."""
+
+from __future__ import annotations
+
+import email
+from email import policy
+
+import pytest
+
+from mailing.messages import MessageTemplate
+from mailing.models import Mailing
+from mailing.unsubscribe import read_token
+
+from ..contacts.factories import ContactFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def mailing(**fields) -> Mailing:
+    defaults = {"pk": 7, "subject": "Hi", "body": "Hello", "from_email": "Flock <news@example.com>"}
+    return Mailing(**{**defaults, **fields})
+
+
+def sent_bytes(template: MessageTemplate, contact) -> email.message.EmailMessage:
+    """What the SMTP path writes, read back by a standards-following parser."""
+    rendered = template.render(contact, contact_id=contact.pk)
+    data = template.mime(rendered, to=contact.email)
+    assert all(len(line) <= 998 for line in data.split(b"\r\n"))
+    assert b"\n" not in data.replace(b"\r\n", b"")  # CRLF line ends only
+    return email.message_from_bytes(data, policy=policy.default)
+
+
+def parts(message) -> tuple[str, str]:
+    text = message.get_body(("plain",)).get_content()
+    html = message.get_body(("html",)).get_content()
+    return text.replace("\r\n", "\n"), html.replace("\r\n", "\n")
+
+
+def test_non_ascii_subject_and_body_arrive_as_written():
+    contact = ContactFactory(first_name="Zoë", company="Škoda & Søn", email="zoe@example.com")
+    template = MessageTemplate(
+        mailing(subject="Grüße, {{ first_name }} — {{ company }}", body="Ça va, {{ first_name }}?")
+    )
+    message = sent_bytes(template, contact)
+    assert message["Subject"] == "Grüße, Zoë — Škoda & Søn"
+    text, html = parts(message)
+    assert text.startswith("Ça va, Zoë?\n\n--\nUnsubscribe: http")
+    assert "Ça va, Zoë?" in html
+
+
+def test_the_smtp_bytes_carry_the_same_message_as_the_django_message():
+    contact = ContactFactory(first_name="Ada", email="ada@example.com")
+    template = MessageTemplate(mailing(subject="Hi {{ first_name }}", body="Line 1\nLine 2"))
+    rendered = template.render(contact, contact_id=contact.pk)
+    django_message = template.email(rendered, to=contact.email)
+    message = email.message_from_bytes(
+        template.mime(rendered, to=contact.email), policy=policy.default
+    )
+    text, html = parts(message)
+    assert message["Subject"] == django_message.subject == "Hi Ada"
+    assert text == django_message.body
+    assert html == django_message.alternatives[0][0]
+    assert message["From"] == "Flock <news@example.com>"
+    assert message["To"] == "ada@example.com"
+    assert message["Date"] and message["Message-ID"] == rendered.headers["Message-ID"]
+
+
+def test_headers_carry_a_personal_one_click_unsubscribe_link():
+    contact = ContactFactory()
+    message = sent_bytes(MessageTemplate(mailing()), contact)
+    link = message["List-Unsubscribe"].strip("<>")
+    assert message["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    token = link.rstrip("/").rsplit("/", 1)[1]
+    assert read_token(token) == (contact.pk, 7)
+    assert link in parts(message)[0]
+
+
+def test_each_message_gets_its_own_message_id():
+    contact = ContactFactory()
+    template = MessageTemplate(mailing())
+    ids = {sent_bytes(template, contact)["Message-ID"] for _ in range(3)}
+    assert len(ids) == 3
+
+
+def test_long_lines_trailing_spaces_and_lone_dots_survive_transfer_encoding():
+    body = "x" * 2000 + "\nends with spaces   \n.\n..\nCR only\rline"
+    contact = ContactFactory()
+    text, _ = parts(sent_bytes(MessageTemplate(mailing(body=body)), contact))
+    assert text.startswith("x" * 2000 + "\nends with spaces   \n.\n..\nCR only\nline\n\n--")
+
+
+def test_a_long_subject_is_folded_and_reads_back_whole():
+    contact = ContactFactory(company="A" * 200)
+    subject = "News for {{ company }} " + "and more " * 100
+    message = sent_bytes(MessageTemplate(mailing(subject=subject)), contact)
+    assert message["Subject"] == "News for " + "A" * 200 + " " + "and more " * 100
+
+
+def test_plain_text_is_escaped_in_the_html_part_with_its_line_breaks():
+    contact = ContactFactory(first_name="<b>Eve</b>")
+    template = MessageTemplate(
+        mailing(body="Hi {{ first_name }},\n<script>x()</script> **not bold**")
+    )
+    _, html = parts(sent_bytes(template, contact))
+    assert "Hi &lt;b&gt;Eve&lt;/b&gt;,<br>\n&lt;script&gt;x()&lt;/script&gt; **not bold**" in html
+    assert "<script>" not in html and "<b>" not in html
+
+
+def test_markdown_formats_the_html_part_and_leaves_the_text_part_as_written():
+    contact = ContactFactory(first_name="Ada", company="Acme")
+    body = (
+        "# News for {{ company }}\n\n"
+        "Hi **{{ first_name }}**, see [our site](https://example.com).\n\n- one\n- two"
+    )
+    template = MessageTemplate(mailing(body=body, body_format=Mailing.Format.MARKDOWN))
+    text, html = parts(sent_bytes(template, contact))
+    assert "<h1>News for Acme</h1>" in html
+    assert "Hi <strong>Ada</strong>" in html
+    assert '<a href="https://example.com">our site</a>' in html
+    assert "<li>one</li>" in html
+    assert text.startswith("# News for Acme\n\nHi **Ada**, see [our site](https://example.com).")
+
+
+def test_markdown_escapes_raw_html_and_merged_values():
+    contact = ContactFactory(first_name='<img src=x onerror="alert(1)">')
+    body = "<script>alert(2)</script>\n\nHi *{{ first_name }}*"
+    template = MessageTemplate(mailing(body=body, body_format=Mailing.Format.MARKDOWN))
+    _, html = parts(sent_bytes(template, contact))
+    assert "<script>" not in html and "<img" not in html
+    assert "&lt;script&gt;alert(2)&lt;/script&gt;" in html
+    assert "<em>&lt;img src=x onerror=&quot;alert(1)&quot;&gt;</em>" in html
+
+
+def test_markdown_in_a_merged_value_is_not_interpreted():
+    contact = ContactFactory(company="**Acme** [x](javascript:alert(1))")
+    template = MessageTemplate(
+        mailing(body="At {{ company }}.", body_format=Mailing.Format.MARKDOWN)
+    )
+    _, html = parts(sent_bytes(template, contact))
+    assert "At **Acme** [x](javascript:alert(1))." in html
+    assert "<strong>" not in html and '<a href="javascript' not in html
+
+
+def test_merge_tags_inside_markdown_code_and_defaults_are_merged():
+    contact = ContactFactory(first_name="", email="bob@example.com")
+    body = 'Dear {{ first_name|default:"friend" }}, your login is `{{ email }}`.'
+    template = MessageTemplate(mailing(body=body, body_format=Mailing.Format.MARKDOWN))
+    _, html = parts(sent_bytes(template, contact))
+    assert "Dear friend, your login is <code>bob@example.com</code>." in html
