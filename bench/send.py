@@ -12,10 +12,8 @@
 4. Flock: that many `celery -A config worker --pool solo` processes (production
    settings: DJANGO_DEBUG=false) on a Redis DB of their own (13). The clock starts
    at `mailing_create` (what the Send button calls; it enqueues the recipients task
-   on commit) and stops at the last Delivery's `sent_at`. Run twice: "as shipped"
-   (Send only: the recipients task enqueues one `mailing_send`, so one worker sends
-   until the beat's next tick) and "one task per worker" (the bench also enqueues
-   `mailing_send` once per further worker as soon as the recipients are written).
+   on commit; that task queues FLOCK_SEND_TASKS_PER_MAILING `mailing_send`, set to
+   the number of workers) and stops at the last Delivery's `sent_at`.
    Peak RSS is each worker's VmHWM; VmRSS is sampled while it sends.
 5. Where a worker's time goes: the steps of `deliveries_send` (claim and load, build,
    MIME serialisation, SMTP, the per-message UPDATE) timed one by one over 5,000
@@ -279,6 +277,7 @@ class Workers:
             "EMAIL_USE_TLS": "false",
             "ANYMAIL_ESP": "",
             "FLOCK_LOG_LEVEL": "WARNING",
+            "FLOCK_SEND_TASKS_PER_MAILING": str(count),  # one sender per worker
         }
         if batch_size:
             env["FLOCK_SEND_BATCH_SIZE"] = str(batch_size)
@@ -368,7 +367,7 @@ def sample_message_bytes() -> bytes:
     return sizes[len(sizes) // 2]
 
 
-def flock_send(url: str, sink: Sink, workers: int, *, fan_out: bool, batch_size, timeout):
+def flock_send(url: str, sink: Sink, workers: int, *, batch_size, timeout):
     """One mailing to every reachable contact, end to end; returns its figures."""
     from django.db import connection
     from django.db.models import Count, Max, Min
@@ -376,7 +375,6 @@ def flock_send(url: str, sink: Sink, workers: int, *, fan_out: bool, batch_size,
 
     from mailing.models import Delivery, Mailing
     from mailing.services import mailing_create
-    from mailing.tasks import mailing_send
     from segments.models import ContactSegment
     from segments.services import segment_create
 
@@ -400,11 +398,6 @@ def flock_send(url: str, sink: Sink, workers: int, *, fan_out: bool, batch_size,
         mailing = mailing_create(
             segment=segment, subject=SUBJECT, body=BODY, user=None, from_email=FROM
         )
-        if fan_out:  # one mailing_send per further worker, once the recipients are written
-            while not Mailing.objects.filter(pk=mailing.pk, status="sending").exists():
-                time.sleep(0.005)
-            for _ in range(workers - 1):
-                mailing_send.delay(mailing.pk)
         rss_samples: list[list[int]] = []
         deadline = time.monotonic() + timeout
         while True:
@@ -601,7 +594,6 @@ def _main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=None, help="FLOCK_SEND_BATCH_SIZE")
     parser.add_argument("--timeout", type=float, default=1800, help="per mailing, seconds")
-    parser.add_argument("--skip-shipped", action="store_true", help="only the fanned-out run")
     parser.add_argument("--skip-million", action="store_true")
     args = parser.parse_args()
 
@@ -624,13 +616,10 @@ def _main() -> None:
         ceiling_rate = ceiling(sink.port, payload, reachable_count, args.workers)
         print(f"ceiling: {ceiling_rate:,.0f} msg/s ({len(payload):,} bytes each)", flush=True)
         runs = {}
-        for name, fan_out in (("shipped", False), ("fan_out", True)):
-            if name == "shipped" and args.skip_shipped:
-                continue
+        for name in ("shipped",):
             result = flock_send(
-                url, sink, args.workers, fan_out=fan_out, batch_size=args.batch_size,
-                timeout=args.timeout,
-            )  # fmt: skip
+                url, sink, args.workers, batch_size=args.batch_size, timeout=args.timeout
+            )
             runs[name] = result
             print(f"{name}: {json.dumps(result, default=str)}", flush=True)
         costs = costs_in_child(url, sink.port)
@@ -642,8 +631,7 @@ def _main() -> None:
     print("\n| what | result | target |")
     print("|---|---:|---:|")
     labels = {
-        "shipped": "Send → last delivery, as shipped (Send only)",
-        "fan_out": f"Send → last delivery, one `mailing_send` per worker ({args.workers})",
+        "shipped": f"Send → last delivery, {args.workers} workers",
     }
     for name, r in runs.items():
         sent = r["by_status"].get("sent", 0)

@@ -17,7 +17,13 @@ other credentials. Where anymail would only warn when no secret is configured,
 these routes refuse (403): an open webhook would let anyone mark contacts
 bounced. The views need no login (``login_not_required``) and no CSRF token;
 the events go to ``mailing.bounces.on_tracking_event`` through anymail's
-``tracking`` signal. Inbound-mail webhooks are not routed.
+``tracking`` signal.
+
+Inbound-mail webhooks are routed the same way at ``/webhooks/<esp>/inbound/``
+(``webhooks:<esp>_inbound_webhook``): point the ESP's inbound route for the
+``FLOCK_UNSUBSCRIBE_MAILTO`` address there, and mail sent to the
+``List-Unsubscribe`` mailto unsubscribes its sender's contact
+(``mailing.unsubscribe.on_inbound_mail``; the signed token is in the subject).
 """
 
 from __future__ import annotations
@@ -46,16 +52,17 @@ def _require_webhook_secret(view):
     return wrapped
 
 
-def _tracking_routes() -> list[URLPattern]:
+def _routes(kind: str) -> list[URLPattern]:
+    """anymail's `<esp>_<kind>_webhook` views at `<esp>/<kind>/`, secret required."""
     routes = []
     for pattern in anymail_urls.urlpatterns:
         name = pattern.name or ""
-        if not name.endswith("_tracking_webhook"):
+        if not name.endswith(f"_{kind}_webhook"):
             continue
-        esp = name.removesuffix("_tracking_webhook")
+        esp = name.removesuffix(f"_{kind}_webhook")
         view = login_not_required(csrf_exempt(_require_webhook_secret(pattern.callback)))
-        routes.append(path(f"{esp}/tracking/", view, name=name))
+        routes.append(path(f"{esp}/{kind}/", view, name=name))
     return routes
 
 
-urlpatterns = _tracking_routes()
+urlpatterns = _routes("tracking") + _routes("inbound")

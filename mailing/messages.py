@@ -24,7 +24,7 @@ from django.core.mail.message import sanitize_address
 
 from .merge import _CONTROL, Piece, Tag, compile_template, merge
 from .models import Mailing
-from .unsubscribe import unsubscribe_urls
+from .unsubscribe import UnsubscribeLinks, unsubscribe_mailto
 
 _FOOTER_STYLE = "font-size:12px;color:#667085"
 
@@ -43,7 +43,7 @@ class MessageTemplate:
     """A mailing prepared for sending, reused for each of its recipients."""
 
     def __init__(self, mailing: Mailing):
-        self._unsubscribe_url = unsubscribe_urls(mailing_id=mailing.pk)
+        self._links = UnsubscribeLinks(mailing_id=mailing.pk)
         self.from_email = mailing.from_email
         self.subject = compile_template(_CONTROL.sub(" ", mailing.subject))
         self.text = compile_template(mailing.body)
@@ -57,10 +57,11 @@ class MessageTemplate:
         self._boundary = f"=_flock_{secrets.token_hex(12)}"
 
     def render(self, contact, *, contact_id: int) -> Rendered:
-        link = self._unsubscribe_url(contact_id)
+        token = self._links.token(contact_id)
+        link = self._links.url(token)
         list_unsubscribe = f"<{link}>"
-        if settings.UNSUBSCRIBE_MAILTO:
-            list_unsubscribe += f", <mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe>"
+        if mailto := unsubscribe_mailto(token):
+            list_unsubscribe += f", <{mailto}>"
         return Rendered(
             subject=merge(self.subject, contact),
             text=f"{merge(self.text, contact)}\n\n--\nUnsubscribe: {link}\n",

@@ -9,6 +9,8 @@ value of the site can be replayed as an unsubscribe token, nor the reverse.
 
 from __future__ import annotations
 
+import logging
+import re
 import zlib
 
 from django.conf import settings
@@ -19,6 +21,7 @@ from django.utils import timezone
 from contacts.models import Contact
 
 SALT = "flock.unsubscribe"
+logger = logging.getLogger(__name__)
 
 
 class BadToken(Exception):
@@ -60,16 +63,61 @@ def unsubscribe_url(*, contact_id: int, mailing_id: int | None) -> str:
     return unsubscribe_url_for(make_token(contact_id=contact_id, mailing_id=mailing_id))
 
 
-def unsubscribe_urls(*, mailing_id: int | None):
-    """unsubscribe_url for many contacts of one mailing, with the route reversed once."""
-    marker = "flock-token"
-    head, _, tail = unsubscribe_url_for(marker).partition(marker)
-    signer = _signer()
+class UnsubscribeLinks:
+    """Tokens, links and mailto addresses for one mailing's recipients.
 
-    def url(contact_id: int) -> str:
-        return f"{head}{signer.sign_object((contact_id, mailing_id), compress=True)}{tail}"
+    The route is reversed once per mailing, not once per message.
+    """
 
-    return url
+    def __init__(self, *, mailing_id: int | None):
+        self.mailing_id = mailing_id
+        marker = "flock-token"
+        self._head, _, self._tail = unsubscribe_url_for(marker).partition(marker)
+        self._signer = _signer()
+
+    def token(self, contact_id: int) -> str:
+        return self._signer.sign_object((contact_id, self.mailing_id), compress=True)
+
+    def url(self, token: str) -> str:
+        return f"{self._head}{token}{self._tail}"
+
+
+def unsubscribe_mailto(token: str) -> str | None:
+    """The List-Unsubscribe mailto, when an address that reads such mail is configured.
+
+    The token rides in the subject; `unsubscribe_by_mail` finds it there again
+    (the ESP's inbound webhook, or `manage.py unsubscribe_mail` piped from the MTA).
+    """
+    if not settings.UNSUBSCRIBE_MAILTO:
+        return None
+    return f"mailto:{settings.UNSUBSCRIBE_MAILTO}?subject=unsubscribe%20{token}"
+
+
+def on_inbound_mail(sender, event, esp_name, **kwargs) -> None:
+    """Receiver of anymail's ``inbound`` signal: mail to the unsubscribe address."""
+    message = getattr(event, "message", None)
+    result = unsubscribe_by_mail(getattr(message, "subject", "") or "")
+    if result is None:
+        logger.info("Inbound %s mail without an unsubscribe token ignored.", esp_name)
+
+
+# A token as make_token writes it: base64url payload (".": compressed), ":", signature.
+_TOKEN_IN_TEXT = re.compile(r"unsubscribe\s+(\.?[A-Za-z0-9_-]+:[A-Za-z0-9_-]+)", re.IGNORECASE)
+
+
+def unsubscribe_by_mail(subject: str) -> tuple[int, bool] | None:
+    """Unsubscribe the contact whose token is in an unsubscribe mail's subject.
+
+    Returns (contact id, whether this changed anything), or None when the subject
+    holds no valid token (replies add "Re:" and the like; that is fine).
+    """
+    for candidate in _TOKEN_IN_TEXT.findall(subject or ""):
+        try:
+            contact_id, _mailing_id = read_token(candidate)
+        except BadToken:
+            continue
+        return contact_id, contact_unsubscribe(contact_id=contact_id)
+    return None
 
 
 def unsubscribe_url_for(token: str) -> str:
