@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import smtplib
+import time
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -198,9 +199,16 @@ def deliveries_send(*, mailing: Mailing, delivery_ids: list[int]) -> BatchResult
     # SMTP backends get the bytes straight on their connection (MessageTemplate.mime);
     # any other backend (an anymail ESP) gets Django messages.
     smtp = getattr(backend, "connection", None) if isinstance(backend, SMTPBackend) else None
+    # Stop while the claim's lease still holds, with room for one more exchange; the
+    # rest go back for another claim. Past the lease, the beat would hand the rows
+    # to another worker while this one still sends them.
+    deadline = time.monotonic() + settings.SEND_LEASE_SECONDS - settings.EMAIL_TIMEOUT
     try:
         with _record_sends(table) as record_sent:
             for index, recipient in enumerate(recipients):
+                if index and time.monotonic() > deadline:
+                    _release(recipients[index:])
+                    break
                 rendered = template.render(recipient, contact_id=recipient.contact_id)
                 try:
                     if smtp is not None:
@@ -238,8 +246,10 @@ def deliveries_send(*, mailing: Mailing, delivery_ids: list[int]) -> BatchResult
     finally:
         backend.close()
     # Retries that ran out are counted as failed by _retry_later itself. This
-    # commit is synchronous, so it also makes the batch's sent marks durable.
-    Mailing.objects.filter(pk=mailing.pk).update(
+    # commit is synchronous, so it also makes the batch's sent marks durable. Once
+    # another worker has finished the mailing its totals come from the rows, which
+    # already hold this batch: adding it again would count it twice.
+    Mailing.objects.filter(pk=mailing.pk).exclude(status=Mailing.Status.SENT).update(
         sent=F("sent") + result.sent,
         failed=F("failed") + result.failed,
         suppressed=F("suppressed") + result.suppressed,
@@ -273,6 +283,13 @@ def _record_sends(table: str):
         finally:
             if connection.is_usable():
                 cursor.execute("RESET synchronous_commit")
+
+
+def _release(recipients: list[Recipient]) -> None:
+    """Unsent claimed rows back to pending, their claim not counted as an attempt."""
+    Delivery.objects.filter(pk__in=[r.pk for r in recipients]).update(
+        status=Delivery.Status.PENDING, lease_until=None, attempts=F("attempts") - 1
+    )
 
 
 def _smtp_error(code: int, reply: bytes | str) -> str:

@@ -6,6 +6,7 @@ from django.http import HttpRequest
 
 from .models import ContactSegment, SegmentEvaluation
 from .rules import RuleErrors, describe_filter, parse_filter
+from .selectors import segments_using
 from .services import segment_evaluate
 
 
@@ -43,6 +44,20 @@ class ContactSegmentAdmin(admin.ModelAdmin):
         if not change:
             obj.created_by = request.user
         super().save_model(request, obj, form, change)
+
+    def get_deleted_objects(self, objs, request):
+        """Refuse to delete a segment that another one's rules use (as the list page does).
+
+        Listing them as "protected" makes both the delete page and the bulk delete
+        action show them and refuse; segments deleted together may use each other.
+        """
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        doomed = {segment.pk for segment in objs}
+        for segment in objs:
+            for user in segments_using(segment):
+                if user.pk not in doomed:
+                    protected.append(f"Segment “{user.name}”, whose rules use “{segment.name}”")
+        return deleted, counts, perms_needed, protected
 
     @admin.action(description="Re-evaluate now")
     def evaluate_now(self, request: HttpRequest, queryset: QuerySet[ContactSegment]) -> None:

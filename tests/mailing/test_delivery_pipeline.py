@@ -20,6 +20,7 @@ from segments.services import segment_create
 
 from ..contacts.factories import ContactFactory
 from .smtp import SmtpServer
+from .worker import SlowSmtpServer
 
 pytestmark = pytest.mark.django_db
 
@@ -157,3 +158,29 @@ def test_html_part_escapes_contact_values(smtp, mailing):
     send_all(mailing)
     html = smtp.messages[0].get_body(("html",)).get_content()
     assert "&lt;b&gt;X&lt;/b&gt;" in html and "A&amp;B" in html
+
+
+def test_a_batch_stops_before_its_lease_runs_out_and_hands_back_the_rest(mailing, settings):
+    ContactFactory.create_batch(8, lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    # 0.3 s per message at the server; the lease leaves 1 s for sending (2 s - timeout 1 s).
+    settings.SEND_LEASE_SECONDS, settings.EMAIL_TIMEOUT = 2, 1
+    with SlowSmtpServer(delay=0.3) as server:
+        settings.EMAIL_BACKEND = "django.core.mail.backends.smtp.EmailBackend"
+        settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
+        settings.EMAIL_USE_TLS = False
+        batch = deliveries_claim(mailing_id=mailing.pk, size=8)
+        result = deliveries_send(mailing=mailing, delivery_ids=batch)
+        assert 1 <= result.sent < 8
+        rest = Delivery.objects.filter(mailing=mailing).exclude(status=Delivery.Status.SENT)
+        assert rest.count() == 8 - result.sent
+        assert set(rest.values_list("status", "attempts", "lease_until")) == {
+            (Delivery.Status.PENDING, 0, None)  # claimable at once, no attempt spent
+        }
+        settings.SEND_LEASE_SECONDS = 300
+        send_all(mailing)
+    assert sorted(m["To"] for m in server.recorder.messages) == sorted(
+        Delivery.objects.filter(mailing=mailing).values_list("email", flat=True)
+    )  # each once
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.sent) == (Mailing.Status.SENT, 8)

@@ -71,3 +71,29 @@ def test_reevaluate_action_records_count_and_history(admin_client_):
     change = admin_client_.get(reverse("admin:segments_contactsegment_change", args=[segment.pk]))
     assert b"Lead score \xe2\x89\xa5 70" in change.content  # the plain-language summary
     assert b"size history" in change.content.lower()
+
+
+def test_a_segment_that_another_uses_cannot_be_deleted_alone(admin_client_):
+    post_segment(admin_client_, [{"field": "leadScore", "op": "gte", "value": 70}], name="Base")
+    base = ContactSegment.objects.get(name="Base")
+    post_segment(
+        admin_client_, [{"field": "segment", "op": "in_segment", "value": base.pk}], "Uses"
+    )
+    user = ContactSegment.objects.get(name="Uses")
+    delete_url = reverse("admin:segments_contactsegment_delete", args=[base.pk])
+
+    page = admin_client_.get(delete_url).content.decode()
+    assert "Segment “Uses”, whose rules use “Base”" in page
+    admin_client_.post(delete_url, {"post": "yes"})
+    changelist = reverse("admin:segments_contactsegment_changelist")
+    admin_client_.post(
+        changelist, {"action": "delete_selected", ACTION_CHECKBOX_NAME: [base.pk], "post": "yes"}
+    )
+    assert ContactSegment.objects.filter(pk=base.pk).exists()
+
+    # Together with the segment that uses it, it goes.
+    admin_client_.post(
+        changelist,
+        {"action": "delete_selected", ACTION_CHECKBOX_NAME: [base.pk, user.pk], "post": "yes"},
+    )
+    assert not ContactSegment.objects.exists()
