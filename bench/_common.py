@@ -89,7 +89,7 @@ def seeded_database(name: str, contacts: int, seed: int) -> str:
     if have != contacts:
         if have:
             with psycopg.connect(url, autocommit=True) as conn:
-                conn.execute("TRUNCATE contacts_contact CASCADE")
+                conn.execute("TRUNCATE contacts_contact, mailing_delivery CASCADE")
         print(f"Seeding {contacts:,} contacts into {name} (once)...", flush=True)
         manage(url, "seed_demo", "--contacts", str(contacts), "--seed", str(seed))
         with psycopg.connect(url, autocommit=True) as conn:

@@ -19,6 +19,16 @@ class MailingAdmin(admin.ModelAdmin):
         "created_by", "created_at", "updated_at",
     ]  # fmt: skip
 
+    def has_delete_permission(self, request, obj: Mailing | None = None) -> bool:
+        """Not while recipients are written or sent: cancel first (see Delivery's FKs)."""
+        if obj is not None and obj.status in (
+            Mailing.Status.QUEUED,
+            Mailing.Status.SENDING,
+            Mailing.Status.PAUSED,
+        ):
+            return False
+        return super().has_delete_permission(request, obj)
+
 
 @admin.register(Delivery)
 class DeliveryAdmin(admin.ModelAdmin):

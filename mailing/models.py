@@ -64,11 +64,26 @@ class Delivery(models.Model):
         FAILED = "failed", "Failed"
         SUPPRESSED = "suppressed", "Suppressed"
 
+    # No database FK constraints: PostgreSQL checks one with a trigger per inserted
+    # row at commit, and for a million recipients those checks (a key-share lock on
+    # every contact, and on the mailing a million times) cost more than writing the
+    # rows. The rows are written from the contacts table in one statement; deletes
+    # through Django still cascade (it deletes the deliveries first); a contact
+    # deleted meanwhile is suppressed at send time (deliveries_send), and a mailing
+    # cannot be deleted while its recipients are being written or sent (admin).
     mailing = models.ForeignKey(
-        Mailing, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        Mailing,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
     )
     contact = models.ForeignKey(
-        Contact, on_delete=models.CASCADE, related_name="deliveries", db_index=False
+        Contact,
+        on_delete=models.CASCADE,
+        related_name="deliveries",
+        db_index=False,
+        db_constraint=False,
     )
     email = models.CharField(max_length=254)  # the address it went to, kept if the contact changes
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.PENDING)

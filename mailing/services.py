@@ -177,12 +177,13 @@ def deliveries_send(*, mailing: Mailing, delivery_ids: list[int]) -> BatchResult
     result = BatchResult()
     table, contacts = Delivery._meta.db_table, Contact._meta.db_table
     with connection.cursor() as cursor:
+        # Deleted since the recipients were written counts as unreachable too.
         cursor.execute(
             f"""
             UPDATE {table} d SET status = 'suppressed', lease_until = NULL
-            FROM {contacts} c
-            WHERE d.id = ANY(%s) AND d.status = 'sending' AND c.id = d.contact_id
-              AND (c.is_bounced OR c.is_unsubscribed)
+            WHERE d.id = ANY(%s) AND d.status = 'sending' AND NOT EXISTS (
+                SELECT 1 FROM {contacts} c
+                WHERE c.id = d.contact_id AND NOT c.is_bounced AND NOT c.is_unsubscribed)
             """,
             [delivery_ids],
         )

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -89,6 +90,27 @@ def test_a_contact_who_unsubscribed_after_materialisation_is_suppressed(smtp, ma
     assert leaver.deliveries.get().status == Delivery.Status.SUPPRESSED
     mailing.refresh_from_db()
     assert (mailing.sent, mailing.suppressed) == (1, 1)
+
+
+def test_a_contact_deleted_after_materialisation_is_suppressed_not_lost(smtp, mailing):
+    ContactFactory(email="stays@example.com", lead_score=90)
+    gone = ContactFactory(email="gone@example.com", lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    with connection.cursor() as cursor:  # deleted behind the ORM's back: no cascade
+        cursor.execute("DELETE FROM contacts_contact WHERE id = %s", [gone.pk])
+    send_all(mailing)
+    assert [m["To"] for m in smtp.messages] == ["stays@example.com"]
+    orphan = Delivery.objects.get(mailing=mailing, contact_id=gone.pk)
+    assert orphan.status == Delivery.Status.SUPPRESSED
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.sent, mailing.suppressed) == (Mailing.Status.SENT, 1, 1)
+
+
+def test_deleting_a_contact_deletes_its_deliveries(mailing):
+    contact = ContactFactory(lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    contact.delete()
+    assert not Delivery.objects.filter(mailing=mailing).exists()
 
 
 def test_5xx_fails_the_delivery_and_marks_the_contact_bounced(smtp, mailing):
