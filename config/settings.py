@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from pathlib import Path
 
 import dj_database_url
@@ -67,10 +68,12 @@ INSTALLED_APPS = [
     "rest_framework",
     "rest_framework.authtoken",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
     "anymail",
     "contacts",
     "segments",
     "mailing",
+    "api",
 ]
 
 MIDDLEWARE = [
@@ -195,16 +198,71 @@ ANYMAIL = {
     if key.startswith("ANYMAIL_") and key != "ANYMAIL_ESP"
 }
 
+# --- Cache -----------------------------------------------------------------
+# A real shared cache: the API's per-token rate limits must hold across
+# processes and servers (a per-process LocMemCache would multiply them).
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.redis.RedisCache",
+        "LOCATION": env_str("FLOCK_CACHE_URL", REDIS_URL),
+        "KEY_PREFIX": "flock",
+    }
+}
+
 # --- REST API ---------------------------------------------------------------
+# Requests per token (or signed-in user): a number per second, minute, hour or day.
+API_RATE = env_str("FLOCK_API_RATE", "6000/min")
+if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API_RATE):
+    raise ImproperlyConfigured(
+        f"FLOCK_API_RATE={API_RATE!r} is not a rate; use a number per second, min, hour "
+        "or day, e.g. 6000/min."
+    )
+# The largest JSON body the API reads (1,000 contacts with custom fields fit easily).
+API_MAX_BODY_BYTES = env_int("FLOCK_API_MAX_BODY_BYTES", 5 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         "rest_framework.authentication.TokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # JSON in, JSON out: lists are plain arrays (SPEC §4), errors `{"errors": [...]}`.
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
+    "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],
+    "EXCEPTION_HANDLER": "api.exceptions.exception_handler",
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
 }
-SPECTACULAR_SETTINGS = {"TITLE": "Flock API", "VERSION": "1.0.0"}
+SPECTACULAR_SETTINGS = {
+    "TITLE": "Flock API",
+    "DESCRIPTION": (
+        "Contacts, smart segments and mailings. Authenticate with "
+        "`Authorization: Token <key>` (`manage.py drf_create_token USERNAME`) or a "
+        'dashboard session. Errors come as `{"errors": [{"path": ..., "message": ...}]}`.'
+    ),
+    "VERSION": "1.0.0",
+    # Paths work with and without a trailing slash; the schema lists them without.
+    "PREPROCESSING_HOOKS": ["api.schema.without_slash_duplicates"],
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "api.schema.add_shared_parts",
+    ],
+    "ENUM_NAME_OVERRIDES": {
+        "ContactStatusEnum": "api.serializers.STATUS_CHOICES",
+        "MailingStatusEnum": "mailing.models.Mailing.Status",
+        "UpsertStatusEnum": "api.serializers.UPSERT_STATUSES",
+    },
+    # Row ids in paths (api/urls.py IdConverter): up to 18 digits, so always a bigint.
+    "PATH_CONVERTER_OVERRIDES": {
+        "id": {"type": "integer", "minimum": 1, "maximum": 999_999_999_999_999_999}
+    },
+    "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+    # Swagger UI from the drf-spectacular-sidecar package: no CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
+}
 
 # --- Segments ---------------------------------------------------------------
 SEGMENT_MAX_DEPTH = env_int("FLOCK_SEGMENT_MAX_DEPTH", 5)

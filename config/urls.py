@@ -8,6 +8,7 @@ urlpatterns = [
     path("login/", auth_views.LoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
+    path("api/", include("api.urls")),
     path("webhooks/", include("config.webhook_urls")),
     path("", include("mailing.urls")),
     path("contacts/", include("segments.urls")),

@@ -63,22 +63,27 @@ class KeysetPage:
 def keyset_page(
     queryset: QuerySet, *, size: int, after: int | None = None, before: int | None = None
 ) -> KeysetPage:
+    """`queryset` may give model instances or `.values()` rows (which need "id")."""
     if before is not None:
         # Walk upwards from `before`, then show the page newest first again.
         rows = list(queryset.filter(pk__gt=before).order_by("pk")[: size + 1])
         has_newer = len(rows) > size
         items = rows[:size][::-1]
-        has_older = bool(items) and queryset.filter(pk__lt=items[-1].pk).exists()
+        has_older = bool(items) and queryset.filter(pk__lt=_pk(items[-1])).exists()
     else:
         queryset_page = queryset.filter(pk__lt=after) if after is not None else queryset
         rows = list(queryset_page.order_by("-pk")[: size + 1])
         items = rows[:size]
         has_older = len(rows) > size
         has_newer = (
-            after is not None and bool(items) and queryset.filter(pk__gt=items[0].pk).exists()
+            after is not None and bool(items) and queryset.filter(pk__gt=_pk(items[0])).exists()
         )
     return KeysetPage(
         items=items,
-        next_after=items[-1].pk if has_older else None,
-        prev_before=items[0].pk if has_newer else None,
+        next_after=_pk(items[-1]) if has_older else None,
+        prev_before=_pk(items[0]) if has_newer else None,
     )
+
+
+def _pk(row) -> int:
+    return row["id"] if isinstance(row, dict) else row.pk
