@@ -193,27 +193,16 @@ class ContactSummarySerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class ContactSerializer(serializers.Serializer):
+class ContactSerializer(ContactSummarySerializer):
     """A contact (SPEC §4): the flat object of SPEC §1 with tags and groups by name."""
 
-    id = serializers.IntegerField()
-    email = serializers.CharField()
-    name = serializers.CharField()
-    first_name = serializers.CharField()
-    last_name = serializers.CharField()
-    company = serializers.CharField()
     job_title = serializers.CharField()
     country = serializers.CharField()
     city = serializers.CharField()
     source = serializers.CharField()
-    lead_score = serializers.IntegerField()
-    lifecycle_stage = serializers.ChoiceField(STAGE_CHOICES)
-    last_interacted_at = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
     is_bounced = serializers.BooleanField()
     is_unsubscribed = serializers.BooleanField()
-    status = serializers.ChoiceField(STATUS_CHOICES)
     custom_fields = CustomFieldsField()
     tags = serializers.ListField(child=serializers.CharField())
     groups = serializers.ListField(child=serializers.CharField())

@@ -472,14 +472,7 @@ class SegmentSendView(APIView):
             raise rule_errors(exc.errors, status_code=status.HTTP_409_CONFLICT) from None
         if audience.reachable == 0:
             raise conflict("", "Nobody in this segment can receive a mailing right now.")
-        mailing = mailing_create(
-            segment=segment,
-            subject=form.cleaned_data["subject"],
-            body=form.cleaned_data["body"],
-            body_format=form.cleaned_data["body_format"],
-            from_email=form.cleaned_data["from_email"],
-            user=request.user,
-        )
+        mailing = mailing_create(segment=segment, user=request.user, **form.cleaned_data)
         return Response(
             mailing_json(mailing),
             status=status.HTTP_202_ACCEPTED,

@@ -1,4 +1,4 @@
-"""REST API at 100k: bulk contact upsert and paging through a segment's contacts.
+"""REST API with 100k contacts: bulk contact upsert and paging through a segment's contacts.
 
     .venv/bin/python bench/api.py [--contacts 100000] [--batch 1000] [--pages 200]
 
@@ -7,7 +7,8 @@
 2. Upsert: N new contacts posted to `POST /api/contacts` in arrays of BATCH, each
    with 2 tags and 1 group by name, 4 custom fields and a `last_interacted_at`;
    then the same N again with changed names (every item an update). Contacts/s is
-   N over the wall time of all requests, response parsing included.
+   N over the time spent inside the requests (from the call to the response); the
+   benchmark's own building of the JSON bodies is left out.
 3. Paging: a segment matching all N contacts (`leadScore gte 0`), read with
    `GET /api/segments/{id}/contacts?per_page=100`: first by following each
    response's `Link: rel="next"` (keyset cursors) from page 1 for PAGES pages, then
@@ -63,7 +64,6 @@ def payload(start: int, count: int, *, rng: random.Random, renamed: bool) -> lis
 def upsert(client, headers, total: int, batch: int, *, renamed: bool) -> dict:
     rng = random.Random(7)
     timings, outcomes = [], {}
-    started = time.perf_counter()
     for start in range(0, total, batch):
         body = json.dumps(payload(start, min(batch, total - start), rng=rng, renamed=renamed))
         t0 = time.perf_counter()
@@ -75,7 +75,7 @@ def upsert(client, headers, total: int, batch: int, *, renamed: bool) -> dict:
         for item in result if isinstance(result, list) else result.get("results", []):
             status = item.get("status") or item.get("result")
             outcomes[status] = outcomes.get(status, 0) + 1
-    elapsed = time.perf_counter() - started
+    elapsed = sum(timings) / 1000
     return {
         "seconds": elapsed,
         "rate": total / elapsed,

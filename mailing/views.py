@@ -98,14 +98,7 @@ def compose(request: HtmxHttpRequest, segment: ContactSegment) -> HttpResponse:
     elif valid and action == "send":
         confirming = True
     elif valid and action == "confirm":
-        mailing = mailing_create(
-            segment=segment,
-            subject=form.cleaned_data["subject"],
-            body=form.cleaned_data["body"],
-            body_format=form.cleaned_data["body_format"],
-            from_email=form.cleaned_data["from_email"],
-            user=request.user,
-        )
+        mailing = mailing_create(segment=segment, user=request.user, **form.cleaned_data)
         messages.success(
             request,
             f"“{mailing.subject}” is on its way to about {audience.reachable:,} "
