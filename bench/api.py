@@ -32,6 +32,7 @@ import os
 import random
 import sys
 import time
+from collections import Counter
 
 from _common import bench_services, database_url, ensure_database, machine, manage, percentile
 
@@ -80,12 +81,12 @@ def bodies(start: int, total: int, batch: int, *, renamed: bool) -> list[str]:
 _BODIES: list[str] = []
 
 
-def _post(args: tuple[dict, list[int]]) -> tuple[list[float], dict[str, int]]:
+def _post(args: tuple[dict, list[int]]) -> tuple[list[float], Counter]:
     """Post the bodies at these indexes one after another; per-request ms and outcomes."""
     from django.test import Client
 
     headers, indexes = args
-    client, timings, outcomes = Client(), [], {}
+    client, timings, outcomes = Client(), [], Counter()
     for index in indexes:
         t0 = time.perf_counter()
         response = client.post("/api/contacts", _BODIES[index], content_type="application/json",
@@ -94,8 +95,7 @@ def _post(args: tuple[dict, list[int]]) -> tuple[list[float], dict[str, int]]:
         result = response.json()
         timings.append((time.perf_counter() - t0) * 1000)
         assert response.status_code == 200, (response.status_code, result)
-        for item in result["results"]:
-            outcomes[item["status"]] = outcomes.get(item["status"], 0) + 1
+        outcomes.update(item["status"] for item in result["results"])
     return timings, outcomes
 
 
@@ -120,10 +120,7 @@ def upsert(headers, requests: list[str], total: int, *, clients: int) -> dict:
         elapsed = time.perf_counter() - started
         pool.close()
         timings = [ms for part, _ in parts for ms in part]
-        outcomes = {}
-        for _, part in parts:
-            for name, count in part.items():
-                outcomes[name] = outcomes.get(name, 0) + count
+        outcomes = sum((part for _, part in parts), Counter())
     return {
         "clients": clients,
         "seconds": elapsed,
