@@ -188,6 +188,8 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flock <hello@flock.localhost
 SEND_BATCH_SIZE = env_int("FLOCK_SEND_BATCH_SIZE", 100)
 SEND_LEASE_SECONDS = env_int("FLOCK_SEND_LEASE_SECONDS", 300)
 SEND_MAX_ATTEMPTS = env_int("FLOCK_SEND_MAX_ATTEMPTS", 5)
+# A batch in flight looks for a pause or cancel this often (seconds).
+SEND_STATUS_CHECK_SECONDS = 1.0
 # Send tasks queued per mailing: one per worker process you run.
 SEND_TASKS_PER_MAILING = env_int("FLOCK_SEND_TASKS_PER_MAILING", 2)
 # Optional mailto: in List-Unsubscribe; only set it if that mailbox is processed.

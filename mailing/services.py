@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt
+import json
 import smtplib
 import time
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import EmptyResultSet, ValidationError
@@ -22,8 +25,9 @@ from segments.models import ContactSegment
 from segments.selectors import reachable, segment_contacts
 from segments.services import segment_evaluate
 
-from .messages import MessageTemplate, address
+from .messages import MessageTemplate, Rendered, address
 from .models import Delivery, Mailing
+from .transport import Refusal, transmit
 
 
 @transaction.atomic
@@ -94,42 +98,6 @@ def deliveries_materialize(*, mailing: Mailing, now: dt.datetime | None = None) 
     return mailing.recipients
 
 
-def deliveries_claim(*, mailing_id: int, size: int | None = None) -> list[int]:
-    """Claim the next batch of a sending mailing's due pending deliveries.
-
-    A conditional UPDATE over `FOR UPDATE SKIP LOCKED` rows: workers never wait for
-    or share a row, and a claim carries a lease; if the worker dies, the beat task
-    (deliveries_release_expired) hands the rows back.
-    """
-    size = size or settings.SEND_BATCH_SIZE
-    now = timezone.now()
-    lease_until = now + dt.timedelta(seconds=settings.SEND_LEASE_SECONDS)
-    table, mailings = Delivery._meta.db_table, Mailing._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"""
-            UPDATE {table} SET status = 'sending', lease_until = %s, attempts = attempts + 1
-            WHERE id IN (
-                SELECT d.id FROM {table} d JOIN {mailings} m ON m.id = d.mailing_id
-                WHERE d.mailing_id = %s AND d.status = 'pending' AND m.status = 'sending'
-                  AND (d.lease_until IS NULL OR d.lease_until <= %s)
-                ORDER BY d.id LIMIT %s
-                FOR UPDATE OF d SKIP LOCKED)
-            RETURNING id
-            """,
-            [lease_until, mailing_id, now, size],
-        )
-        return sorted(row[0] for row in cursor.fetchall())
-
-
-@dataclass
-class BatchResult:
-    sent: int = 0
-    failed: int = 0
-    suppressed: int = 0
-    retried: int = 0
-
-
 @dataclass(slots=True)
 class Recipient:
     """A claimed delivery with its contact's merge fields: all a message needs."""
@@ -146,106 +114,80 @@ class Recipient:
     country: str
     city: str
     custom_fields: dict
+    # Neither bounced nor unsubscribed now, and not deleted: may be mailed.
+    reachable: bool
 
 
-_RECIPIENT_COLUMNS = (
-    ("pk", "mailing_id", "contact_id", "email", "attempts")
-    + tuple(
-        f"contact__{name}"
-        for name in ("first_name", "last_name", "company", "job_title", "country", "city")
-    )
-    + ("contact__custom_fields",)
-)
+_MERGE_COLUMNS = ("first_name", "last_name", "company", "job_title", "country", "city")
 
 
-def _recipients(delivery_ids: list[int]) -> list[Recipient]:
-    rows = (
-        Delivery.objects.filter(pk__in=delivery_ids, status=Delivery.Status.SENDING)
-        .order_by("pk")
-        .values_list(*_RECIPIENT_COLUMNS)
-    )
-    return [Recipient(*row) for row in rows]
+def deliveries_claim(*, mailing_id: int, size: int | None = None) -> list[Recipient]:
+    """Claim the next batch of a sending mailing's due pending deliveries, with their contacts.
 
-
-def deliveries_send(*, mailing: Mailing, delivery_ids: list[int]) -> BatchResult:
-    """Send claimed deliveries over one SMTP connection, recording each result.
-
-    Contacts who bounced or unsubscribed since the recipients were written are
-    suppressed, not mailed. A 5xx refusal fails the delivery and marks the contact
-    bounced; a 4xx or a broken connection puts it back with backoff.
+    A conditional UPDATE over `FOR UPDATE SKIP LOCKED` rows: workers never wait for
+    or share a row, and a claim carries a lease; if the worker dies, the beat task
+    (deliveries_release_expired) hands the rows back. The same statement reads each
+    contact as it is now (merge fields, and whether it may still be mailed), so a
+    batch costs one round trip to claim.
     """
-    result = BatchResult()
-    table, contacts = Delivery._meta.db_table, Contact._meta.db_table
+    size = size or settings.SEND_BATCH_SIZE
+    now = timezone.now()
+    lease_until = now + dt.timedelta(seconds=settings.SEND_LEASE_SECONDS)
+    table, mailings = Delivery._meta.db_table, Mailing._meta.db_table
+    contacts = Contact._meta.db_table
+    merge_columns = ", ".join(f"c.{name}" for name in _MERGE_COLUMNS)
     with connection.cursor() as cursor:
-        # Deleted since the recipients were written counts as unreachable too.
         cursor.execute(
             f"""
-            UPDATE {table} d SET status = 'suppressed', lease_until = NULL
-            WHERE d.id = ANY(%s) AND d.status = 'sending' AND NOT EXISTS (
-                SELECT 1 FROM {contacts} c
-                WHERE c.id = d.contact_id AND NOT c.is_bounced AND NOT c.is_unsubscribed)
+            WITH claimed AS (
+                UPDATE {table} SET status = 'sending', lease_until = %s, attempts = attempts + 1
+                WHERE id IN (
+                    SELECT d.id FROM {table} d JOIN {mailings} m ON m.id = d.mailing_id
+                    WHERE d.mailing_id = %s AND d.status = 'pending' AND m.status = 'sending'
+                      AND (d.lease_until IS NULL OR d.lease_until <= %s)
+                    ORDER BY d.id LIMIT %s
+                    FOR UPDATE OF d SKIP LOCKED)
+                RETURNING id, mailing_id, contact_id, email, attempts)
+            SELECT claimed.id, claimed.mailing_id, claimed.contact_id, claimed.email,
+                   claimed.attempts, {merge_columns}, c.custom_fields::text,
+                   COALESCE(NOT c.is_bounced AND NOT c.is_unsubscribed, false)
+            FROM claimed LEFT JOIN {contacts} c ON c.id = claimed.contact_id
+            ORDER BY claimed.id
             """,
-            [delivery_ids],
+            [lease_until, mailing_id, now, size],
         )
-        result.suppressed = cursor.rowcount
-    recipients = _recipients(delivery_ids)
-    template = MessageTemplate(mailing)
-    backend = get_connection()
-    try:
-        backend.open()
-    except (OSError, smtplib.SMTPException) as exc:
-        for recipient in recipients:
-            result.retried += _retry_later(recipient, f"Could not connect: {exc}")
-        recipients = []
-    # SMTP backends get the bytes straight on their connection (MessageTemplate.mime);
-    # any other backend (an anymail ESP) gets Django messages.
-    smtp = getattr(backend, "connection", None) if isinstance(backend, SMTPBackend) else None
-    # Stop while the claim's lease still holds, with room for one more exchange; the
-    # rest go back for another claim. Past the lease, the beat would hand the rows
-    # to another worker while this one still sends them.
-    deadline = time.monotonic() + settings.SEND_LEASE_SECONDS - settings.EMAIL_TIMEOUT
-    try:
-        with _record_sends(table) as record_sent:
-            for index, recipient in enumerate(recipients):
-                if index and time.monotonic() > deadline:
-                    _release(recipients[index:])
-                    break
-                rendered = template.render(recipient, contact_id=recipient.contact_id)
-                try:
-                    if smtp is not None:
-                        smtp.sendmail(
-                            template.envelope_from,
-                            [address(recipient.email)],
-                            template.mime(rendered, to=recipient.email),
-                        )
-                    else:
-                        template.email(rendered, to=recipient.email, connection=backend).send()
-                except smtplib.SMTPRecipientsRefused as exc:
-                    code, reply = next(iter(exc.recipients.values()), (0, b""))
-                    if 500 <= code < 600:  # the address is refused for good
-                        _fail(recipient, _smtp_error(code, reply), bounce=True)
-                        result.failed += 1
-                    else:
-                        result.retried += _retry_later(recipient, _smtp_error(code, reply))
-                except smtplib.SMTPResponseException as exc:  # refused at MAIL FROM or DATA
-                    error = _smtp_error(exc.smtp_code, exc.smtp_error)
-                    if 500 <= exc.smtp_code < 600:
-                        _fail(recipient, error, bounce=False)
-                        result.failed += 1
-                    else:
-                        result.retried += _retry_later(recipient, error)
-                except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                    # The connection is gone: this one and the rest of the batch wait.
-                    for pending in recipients[index:]:
-                        result.retried += _retry_later(pending, f"Connection lost: {exc}")
-                    break
-                except smtplib.SMTPException as exc:
-                    result.retried += _retry_later(recipient, str(exc))
-                else:
-                    record_sent(recipient.pk)
-                    result.sent += 1
-    finally:
-        backend.close()
+        rows = cursor.fetchall()
+    return [
+        Recipient(*row[:11], custom_fields=json.loads(row[11] or "{}"), reachable=row[12])
+        for row in rows
+    ]
+
+
+@dataclass
+class BatchResult:
+    sent: int = 0
+    failed: int = 0
+    suppressed: int = 0
+    retried: int = 0
+
+
+def deliveries_send(*, mailing: Mailing, recipients: list[Recipient]) -> BatchResult:
+    """Send claimed deliveries over one SMTP connection, recording each result.
+
+    Contacts who bounced, unsubscribed or were deleted since the recipients were
+    written are suppressed, not mailed. A 5xx refusal fails the delivery (and of a
+    recipient, marks the contact bounced); a 4xx or a broken connection puts it
+    back with backoff. A pause or cancel, or the end of the claim's lease, stops
+    the batch within about a second and hands the unsent rest back.
+    """
+    result = BatchResult()
+    if unreachable := [r.pk for r in recipients if not r.reachable]:
+        result.suppressed = Delivery.objects.filter(
+            pk__in=unreachable, status=Delivery.Status.SENDING
+        ).update(status=Delivery.Status.SUPPRESSED, lease_until=None)
+        recipients = [r for r in recipients if r.reachable]
+    if recipients:
+        _send(mailing, recipients, result)
     # Retries that ran out are counted as failed by _retry_later itself. This
     # commit is synchronous, so it also makes the batch's sent marks durable. Once
     # another worker has finished the mailing its totals come from the rows, which
@@ -256,6 +198,107 @@ def deliveries_send(*, mailing: Mailing, delivery_ids: list[int]) -> BatchResult
         suppressed=F("suppressed") + result.suppressed,
     )
     return result
+
+
+def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) -> None:
+    template = MessageTemplate(mailing)
+    backend = get_connection()
+    try:
+        backend.open()
+    except (OSError, smtplib.SMTPException) as exc:
+        for recipient in recipients:
+            result.retried += _retry_later(recipient, f"Could not connect: {exc}")
+        return
+    keep_going = _KeepGoing(mailing.pk)
+    handed = answered = 0  # recipients given to the transport / with its verdict
+
+    def messages() -> Iterator[tuple[Recipient, Rendered]]:
+        nonlocal handed
+        for recipient in recipients:
+            if handed and not keep_going():
+                return
+            handed += 1
+            yield recipient, template.render(recipient, contact_id=recipient.contact_id)
+
+    try:
+        with _record_sends(Delivery._meta.db_table) as record_sent:
+            try:
+                for recipient, refusal in _deliver(backend, template, messages()):
+                    answered += 1
+                    if refusal is None:
+                        record_sent(recipient.pk)
+                        result.sent += 1
+                    elif refusal.permanent:
+                        # SMTP 5xx for the address counts as a hard bounce (SPEC §5.6).
+                        _fail(recipient, str(refusal), bounce=refusal.stage == "RCPT")
+                        result.failed += 1
+                    else:
+                        result.retried += _retry_later(recipient, str(refusal))
+            except (smtplib.SMTPServerDisconnected, OSError) as exc:
+                # The connection is gone: the message in flight and the rest wait.
+                for recipient in recipients[answered:]:
+                    result.retried += _retry_later(recipient, f"Connection lost: {exc}")
+                return
+    finally:
+        backend.close()
+    _release(recipients[handed:])
+
+
+def _deliver(
+    backend, template: MessageTemplate, messages: Iterator[tuple[Recipient, Rendered]]
+) -> Iterator[tuple[Recipient, Refusal | None]]:
+    """Each message to the backend, with its verdict, in order.
+
+    SMTP backends get MIME bytes on their open connection, one round trip per
+    message where the server pipelines (mailing.transport); any other backend (an
+    anymail ESP) gets Django messages.
+    """
+    if isinstance(backend, SMTPBackend):
+        yield from transmit(
+            backend.connection,
+            template.envelope_from,
+            (
+                (recipient, address(recipient.email), template.mime(rendered, to=recipient.email))
+                for recipient, rendered in messages
+            ),
+        )
+        return
+    for recipient, rendered in messages:
+        try:
+            template.email(rendered, to=recipient.email, connection=backend).send()
+        except AnymailRecipientsRefused as exc:
+            yield recipient, Refusal("RCPT", 550, str(exc))
+        except AnymailError as exc:  # the ESP's API failed: not the address's fault
+            yield recipient, Refusal("DATA", 0, str(exc))
+        else:
+            yield recipient, None
+
+
+class _KeepGoing:
+    """Whether a batch may send one more message: its lease holds, the mailing still sends.
+
+    The lease is checked before every message, with room for one more exchange:
+    past it, the beat would hand the rows to another worker while this one still
+    sends them. The mailing's status is read at most once a second, so a pause or
+    cancel takes effect within about a second even on a slow server.
+    """
+
+    def __init__(self, mailing_id: int):
+        self.mailing_id = mailing_id
+        now = time.monotonic()
+        self.deadline = now + settings.SEND_LEASE_SECONDS - settings.EMAIL_TIMEOUT
+        self.next_look = now + settings.SEND_STATUS_CHECK_SECONDS
+
+    def __call__(self) -> bool:
+        now = time.monotonic()
+        if now > self.deadline:
+            return False
+        if now >= self.next_look:
+            self.next_look = now + settings.SEND_STATUS_CHECK_SECONDS
+            return Mailing.objects.filter(
+                pk=self.mailing_id, status=Mailing.Status.SENDING
+            ).exists()
+        return True
 
 
 @contextmanager
@@ -291,11 +334,6 @@ def _release(recipients: list[Recipient]) -> None:
     Delivery.objects.filter(pk__in=[r.pk for r in recipients]).update(
         status=Delivery.Status.PENDING, lease_until=None, attempts=F("attempts") - 1
     )
-
-
-def _smtp_error(code: int, reply: bytes | str) -> str:
-    text = reply.decode(errors="replace") if isinstance(reply, bytes) else str(reply)
-    return f"{code} {text}"
 
 
 def _retry_later(delivery: Recipient, error: str) -> int:

@@ -32,7 +32,7 @@ def mailing_send(mailing_id: int) -> int:
     mailing = Mailing.objects.get(pk=mailing_id)
     sent = 0
     while batch := deliveries_claim(mailing_id=mailing_id):
-        sent += deliveries_send(mailing=mailing, delivery_ids=batch).sent
+        sent += deliveries_send(mailing=mailing, recipients=batch).sent
     mailing_finish_if_done(mailing_id=mailing_id)
     return sent
 

@@ -122,6 +122,11 @@ class _SmtpHandler:
     def __init__(self, store: MailStore):
         self.store = store
 
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):  # noqa: N802
+        # Like any real MTA: Flock then sends a message per round trip (RFC 2920).
+        session.host_name = hostname
+        return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
     async def handle_DATA(self, server, session, envelope):  # noqa: N802 (aiosmtpd API)
         content = envelope.original_content or envelope.content or b""
         if isinstance(content, str):

@@ -13,14 +13,30 @@ class Recorder:
     """Keeps what arrives; refuses addresses listed in `refuse` with their SMTP reply.
 
     `refuse` maps an address to a list of replies used one per attempt, so
-    ["451 4.3.0 Try again later"] refuses once and then accepts.
+    ["451 4.3.0 Try again later"] refuses once and then accepts; `refuse_data`
+    does the same for the reply to a message's content. It advertises PIPELINING,
+    as real MTAs do, unless `pipelining` is false.
     """
 
-    def __init__(self):
+    def __init__(self, *, pipelining: bool = True):
         self.messages: list[EmailMessage] = []
         self.refuse: dict[str, list[str]] = {}
+        self.refuse_data: dict[str, list[str]] = {}
+        self.pipelining = pipelining
+        self.commands: list[str] = []  # every command's verb, in order of arrival
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        session.host_name = hostname
+        if self.pipelining:
+            responses = [*responses[:-1], "250-PIPELINING", responses[-1]]
+        return responses
+
+    async def handle_RSET(self, server, session, envelope):
+        self.commands.append("RSET")
+        return "250 OK"
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        self.commands.append("RCPT")
         replies = self.refuse.get(address)
         if replies:
             return replies.pop(0)
@@ -28,6 +44,10 @@ class Recorder:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        self.commands.append("DATA")
+        replies = self.refuse_data.get(envelope.rcpt_tos[0])
+        if replies:
+            return replies.pop(0)
         message = message_from_bytes(envelope.content, policy=policy.default)
         self.messages.append(message)
         return "250 Message accepted"
@@ -43,8 +63,8 @@ def free_port() -> int:
 
 
 class SmtpServer:
-    def __init__(self):
-        self.recorder = Recorder()
+    def __init__(self, *, pipelining: bool = True):
+        self.recorder = Recorder(pipelining=pipelining)
         self.port = free_port()
         self.controller = Controller(
             self.recorder, hostname="127.0.0.1", port=self.port, server_hostname="test-smtp"

@@ -169,8 +169,9 @@ def test_two_claims_never_share_a_row(smtp, mailing):
     mailing.refresh_from_db()
     first = deliveries_claim(mailing_id=mailing.pk, size=3)
     second = deliveries_claim(mailing_id=mailing.pk, size=3)
-    assert len(first) == 3 and len(second) == 2 and not set(first) & set(second)
-    result = deliveries_send(mailing=mailing, delivery_ids=first)
+    first_ids, second_ids = {r.pk for r in first}, {r.pk for r in second}
+    assert len(first_ids) == 3 and len(second_ids) == 2 and not first_ids & second_ids
+    result = deliveries_send(mailing=mailing, recipients=first)
     assert result.sent == 3
 
 
@@ -192,7 +193,7 @@ def test_a_batch_stops_before_its_lease_runs_out_and_hands_back_the_rest(mailing
         settings.EMAIL_HOST, settings.EMAIL_PORT = "127.0.0.1", server.port
         settings.EMAIL_USE_TLS = False
         batch = deliveries_claim(mailing_id=mailing.pk, size=8)
-        result = deliveries_send(mailing=mailing, delivery_ids=batch)
+        result = deliveries_send(mailing=mailing, recipients=batch)
         assert 1 <= result.sent < 8
         rest = Delivery.objects.filter(mailing=mailing).exclude(status=Delivery.Status.SENT)
         assert rest.count() == 8 - result.sent
