@@ -53,6 +53,7 @@ def transmit(
     included, have an unknown fate and are the caller's to retry. `messages` is
     read lazily, one ahead of the verdicts, so the caller may stop it at any time.
     """
+    smtp.ehlo_or_helo_if_needed()  # Django's backend connects, but says EHLO on first use
     if smtp.does_esmtp and smtp.has_extn("pipelining"):
         yield from _pipelined(smtp, sender, messages)
     else:
