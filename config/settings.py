@@ -30,14 +30,17 @@ def env_bool(name: str, default: bool) -> bool:
     raise ImproperlyConfigured(f"{name}={raw!r} is not a boolean; use true or false.")
 
 
-def env_int(name: str, default: int) -> int:
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
     raw = os.environ.get(name)
     if raw is None or raw == "":
         return default
     try:
-        return int(raw)
+        value = int(raw)
     except ValueError:
         raise ImproperlyConfigured(f"{name}={raw!r} is not a whole number.") from None
+    if minimum is not None and value < minimum:
+        raise ImproperlyConfigured(f"{name}={raw!r} is too small; use {minimum} or more.")
+    return value
 
 
 def env_list(name: str, default: str) -> list[str]:
@@ -185,10 +188,11 @@ EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flock <hello@flock.localhost>")
 # Sending (SPEC §5): batch size per claim, how long a claim lasts, retries.
-SEND_BATCH_SIZE = env_int("FLOCK_SEND_BATCH_SIZE", 100)
+SEND_BATCH_SIZE = env_int("FLOCK_SEND_BATCH_SIZE", 500, minimum=1)
 SEND_LEASE_SECONDS = env_int("FLOCK_SEND_LEASE_SECONDS", 300)
-SEND_MAX_ATTEMPTS = env_int("FLOCK_SEND_MAX_ATTEMPTS", 5)
-# A batch in flight looks for a pause or cancel this often (seconds).
+SEND_MAX_ATTEMPTS = env_int("FLOCK_SEND_MAX_ATTEMPTS", 5, minimum=1)
+# A batch in flight looks for a pause or cancel, and marks what the server accepted
+# (mailing.journal), this often (seconds).
 SEND_STATUS_CHECK_SECONDS = 1.0
 # Send tasks queued per mailing: one per worker process you run.
 SEND_TASKS_PER_MAILING = env_int("FLOCK_SEND_TASKS_PER_MAILING", 2)

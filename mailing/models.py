@@ -92,6 +92,9 @@ class Delivery(models.Model):
     sent_at = models.DateTimeField(null=True, blank=True)
     # A worker's claim on a `sending` row; an expired lease goes back to pending.
     lease_until = models.DateTimeField(null=True, blank=True)
+    # The claim's random token, which names its journal of accepted messages in
+    # Redis (mailing.journal); the beat reads it when the lease runs out.
+    claim = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
         constraints = [

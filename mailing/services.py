@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import smtplib
 import time
 from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 
+import redis
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -25,9 +26,13 @@ from segments.models import ContactSegment
 from segments.selectors import reachable, segment_contacts
 from segments.services import segment_evaluate
 
+from . import journal
+from .journal import JournalUnavailable, SentJournal
 from .messages import MessageTemplate, Rendered, address
 from .models import Delivery, Mailing
 from .transport import Refusal, transmit
+
+logger = logging.getLogger(__name__)
 
 
 @transaction.atomic
@@ -107,6 +112,7 @@ class Recipient:
     contact_id: int
     email: str
     attempts: int
+    claim: int
     first_name: str
     last_name: str
     company: str
@@ -128,7 +134,8 @@ def deliveries_claim(*, mailing_id: int, size: int | None = None) -> list[Recipi
     or share a row, and a claim carries a lease; if the worker dies, the beat task
     (deliveries_release_expired) hands the rows back. The same statement reads each
     contact as it is now (merge fields, and whether it may still be mailed), so a
-    batch costs one round trip to claim.
+    batch costs one round trip to claim. The claim's token names its journal of
+    accepted messages (mailing.journal).
     """
     size = size or settings.SEND_BATCH_SIZE
     now = timezone.now()
@@ -140,25 +147,26 @@ def deliveries_claim(*, mailing_id: int, size: int | None = None) -> list[Recipi
         cursor.execute(
             f"""
             WITH claimed AS (
-                UPDATE {table} SET status = 'sending', lease_until = %s, attempts = attempts + 1
+                UPDATE {table}
+                SET status = 'sending', lease_until = %s, attempts = attempts + 1, claim = %s
                 WHERE id IN (
                     SELECT d.id FROM {table} d JOIN {mailings} m ON m.id = d.mailing_id
                     WHERE d.mailing_id = %s AND d.status = 'pending' AND m.status = 'sending'
                       AND (d.lease_until IS NULL OR d.lease_until <= %s)
                     ORDER BY d.id LIMIT %s
                     FOR UPDATE OF d SKIP LOCKED)
-                RETURNING id, mailing_id, contact_id, email, attempts)
+                RETURNING id, mailing_id, contact_id, email, attempts, claim)
             SELECT claimed.id, claimed.mailing_id, claimed.contact_id, claimed.email,
-                   claimed.attempts, {merge_columns}, c.custom_fields::text,
+                   claimed.attempts, claimed.claim, {merge_columns}, c.custom_fields::text,
                    COALESCE(NOT c.is_bounced AND NOT c.is_unsubscribed, false)
             FROM claimed LEFT JOIN {contacts} c ON c.id = claimed.contact_id
             ORDER BY claimed.id
             """,
-            [lease_until, mailing_id, now, size],
+            [lease_until, journal.new_claim(), mailing_id, now, size],
         )
         rows = cursor.fetchall()
     return [
-        Recipient(*row[:11], custom_fields=json.loads(row[11] or "{}"), reachable=row[12])
+        Recipient(*row[:12], custom_fields=json.loads(row[12] or "{}"), reachable=row[13])
         for row in rows
     ]
 
@@ -202,10 +210,17 @@ def deliveries_send(*, mailing: Mailing, recipients: list[Recipient]) -> BatchRe
 
 def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) -> None:
     template = MessageTemplate(mailing)
+    try:
+        recorder = _Recorder(recipients[0].claim)
+    except redis.RedisError as exc:
+        # Without the journal an accepted message could go unrecorded: send nothing.
+        _release(recipients)
+        raise JournalUnavailable(f"Redis cannot journal sent messages: {exc}") from exc
     backend = get_connection()
     try:
         backend.open()
     except (OSError, smtplib.SMTPException) as exc:
+        recorder.close()
         for recipient in recipients:
             result.retried += _retry_later(recipient, f"Could not connect: {exc}")
         return
@@ -215,32 +230,40 @@ def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) ->
     def messages() -> Iterator[tuple[Recipient, Rendered]]:
         nonlocal handed
         for recipient in recipients:
+            # The transport writes the previous message's content once it has the
+            # next one: every acceptance before it must be on record by then.
+            recorder.confirm()
             if handed and not keep_going():
                 return
             handed += 1
             yield recipient, template.render(recipient, contact_id=recipient.contact_id)
+        recorder.confirm()
 
     try:
-        with _record_sends(Delivery._meta.db_table) as record_sent:
-            try:
-                for recipient, refusal in _deliver(backend, template, messages()):
-                    answered += 1
-                    if refusal is None:
-                        record_sent(recipient.pk)
-                        result.sent += 1
-                    elif refusal.permanent:
-                        # SMTP 5xx for the address counts as a hard bounce (SPEC §5.6).
-                        _fail(recipient, str(refusal), bounce=refusal.stage == "RCPT")
-                        result.failed += 1
-                    else:
-                        result.retried += _retry_later(recipient, str(refusal))
-            except (smtplib.SMTPServerDisconnected, OSError) as exc:
-                # The connection is gone: the message in flight and the rest wait.
-                for recipient in recipients[answered:]:
-                    result.retried += _retry_later(recipient, f"Connection lost: {exc}")
-                return
+        for recipient, refusal in _deliver(backend, template, messages()):
+            answered += 1
+            if refusal is None:
+                recorder.sent(recipient.pk)
+                result.sent += 1
+            elif refusal.permanent:
+                # SMTP 5xx for the address counts as a hard bounce (SPEC §5.6).
+                _fail(recipient, str(refusal), bounce=refusal.stage == "RCPT")
+                result.failed += 1
+            else:
+                result.retried += _retry_later(recipient, str(refusal))
+    except (smtplib.SMTPServerDisconnected, OSError) as exc:
+        # The connection is gone: the message in flight and the rest wait.
+        for recipient in recipients[answered:]:
+            result.retried += _retry_later(recipient, f"Connection lost: {exc}")
+        handed = len(recipients)
+    except redis.RedisError as exc:
+        # No journal, no sending: what was answered is recorded below, the rest
+        # (whose content was not written) goes back unsent.
+        logger.warning("Mailing %s: Redis failed mid-batch, batch stopped: %s", mailing.pk, exc)
+        handed = answered
     finally:
         backend.close()
+        recorder.close()
     _release(recipients[handed:])
 
 
@@ -301,32 +324,50 @@ class _KeepGoing:
         return True
 
 
-@contextmanager
-def _record_sends(table: str):
-    """Mark deliveries sent one by one, as each message is accepted.
+class _Recorder:
+    """Accepted messages: journaled in Redis one by one, marked sent in PostgreSQL in groups.
 
-    One prepared UPDATE per message, so a worker that dies loses at most the
-    message in flight. Within the batch the commits are asynchronous
-    (synchronous_commit off): a commit then returns without waiting for the WAL
-    flush, which would otherwise cost more than the SMTP exchange. A worker crash
-    loses none of them (PostgreSQL has them); only a crash of PostgreSQL itself
-    could forget the last fraction of a second of marks, and those messages would
-    be sent again: the same at-least-once promise, never a lost recipient. The
-    batch ends with a synchronous commit (the mailing's counters), which flushes
-    everything before it.
+    Each acceptance goes to the claim's journal (mailing.journal) as the server's
+    250 is read, and is confirmed before the next message's content is written, so
+    a worker killed mid-batch has at most the message in flight unrecorded. The
+    deliveries are marked sent in one UPDATE about once a second (for the progress
+    page) and when the batch ends; the journal is deleted once PostgreSQL has all
+    of it. If the batch cannot mark them (the database went away), the journal
+    stays and the beat applies it when the claim's lease runs out.
     """
-    sql = (
-        f"UPDATE {table} SET status = 'sent', sent_at = now(), lease_until = NULL, "
-        "last_error = '' WHERE id = %s"
-    )  # by id alone: with a status test, psycopg's prepared (generic) plan scans
-    # the partial index of rows being sent instead of the primary key
-    with connection.cursor() as cursor:
-        cursor.execute("SET synchronous_commit TO off")
+
+    def __init__(self, claim: int):
+        self._journal = SentJournal(claim)
+        self._accepted: list[int] = []
+        self._marked = 0
+        self._next_mark = time.monotonic() + settings.SEND_STATUS_CHECK_SECONDS
+
+    def sent(self, delivery_id: int) -> None:
+        self._accepted.append(delivery_id)
+        self._journal.add(delivery_id)
+        if time.monotonic() >= self._next_mark:
+            self._mark()
+
+    def confirm(self) -> None:
+        self._journal.confirm()
+
+    def _mark(self) -> None:
+        self._next_mark = time.monotonic() + settings.SEND_STATUS_CHECK_SECONDS
+        if ids := self._accepted[self._marked :]:
+            Delivery.objects.filter(pk__in=ids).update(
+                status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
+            )
+            self._marked += len(ids)
+
+    def close(self) -> None:
+        marked = False
+        if connection.is_usable():
+            self._mark()
+            marked = True
         try:
-            yield lambda delivery_id: cursor.execute(sql, [delivery_id])
-        finally:
-            if connection.is_usable():
-                cursor.execute("RESET synchronous_commit")
+            self._journal.close(forget=marked)
+        except redis.RedisError as exc:  # PostgreSQL has the marks; the TTL ends the journal
+            logger.warning("Could not delete a sent-journal from Redis: %s", exc)
 
 
 def _release(recipients: list[Recipient]) -> None:
@@ -358,10 +399,23 @@ def _fail(delivery: Recipient, error: str, *, bounce: bool) -> None:
 
 
 def deliveries_release_expired() -> int:
-    """Claims whose worker died go back to pending (their lease ran out)."""
-    return Delivery.objects.filter(
-        status=Delivery.Status.SENDING, lease_until__lt=timezone.now()
-    ).update(status=Delivery.Status.PENDING, lease_until=None)
+    """Claims whose worker died (their lease ran out): what the server accepted is
+    marked sent, from each claim's journal; the rest goes back to pending.
+
+    Returns the number handed back. Should Redis not answer, nothing changes: the
+    rows wait for the next run rather than be sent again.
+    """
+    now = timezone.now()
+    expired = Delivery.objects.filter(status=Delivery.Status.SENDING, lease_until__lt=now)
+    claims = list(expired.exclude(claim=None).values_list("claim", flat=True).distinct())
+    for claim in claims:
+        if accepted := journal.accepted(claim):
+            expired.filter(claim=claim, pk__in=accepted).update(
+                status=Delivery.Status.SENT, sent_at=now, lease_until=None, last_error=""
+            )
+    released = expired.update(status=Delivery.Status.PENDING, lease_until=None)
+    journal.forget(*claims)
+    return released
 
 
 def mailing_finish_if_done(*, mailing_id: int) -> bool:

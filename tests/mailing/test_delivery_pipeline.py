@@ -7,6 +7,8 @@ from django.db import connection
 from django.utils import timezone
 
 from contacts.models import Contact
+from mailing import journal
+from mailing.journal import JournalUnavailable, SentJournal
 from mailing.models import Delivery, Mailing
 from mailing.services import (
     deliveries_claim,
@@ -161,6 +163,54 @@ def test_claims_of_a_dead_worker_come_back_after_their_lease(smtp, mailing, sett
     settings.SEND_LEASE_SECONDS = 300
     send_all(mailing)
     assert len(smtp.messages) == 3
+
+
+def test_a_dead_workers_journal_marks_what_the_server_accepted(smtp, mailing, settings):
+    ContactFactory.create_batch(3, lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    settings.SEND_LEASE_SECONDS = -1  # the claim is already expired, as if the worker died
+    first, second, third = deliveries_claim(mailing_id=mailing.pk)
+    # The worker had heard the server accept two messages, then died before
+    # PostgreSQL learned of them: only its journal in Redis says so.
+    record = SentJournal(first.claim)
+    record.add(first.pk)
+    record.add(third.pk)
+    record.confirm()
+    record.close(forget=False)
+
+    assert deliveries_release_expired() == 1  # only the unaccepted one goes back
+    statuses = dict(Delivery.objects.filter(mailing=mailing).values_list("pk", "status"))
+    assert statuses == {first.pk: "sent", second.pk: "pending", third.pk: "sent"}
+    assert journal.accepted(first.claim) == []  # applied, then deleted
+    settings.SEND_LEASE_SECONDS = 300
+    send_all(mailing)
+    assert [m["To"] for m in smtp.messages] == [second.email]  # nobody mailed twice
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.sent) == (Mailing.Status.SENT, 3)
+
+
+def test_a_sent_batch_leaves_no_journal_behind(smtp, mailing):
+    ContactFactory.create_batch(3, lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    batch = deliveries_claim(mailing_id=mailing.pk)
+    assert deliveries_send(mailing=mailing, recipients=batch).sent == 3
+    assert journal.accepted(batch[0].claim) == []
+    assert set(Delivery.objects.filter(mailing=mailing).values_list("status", flat=True)) == {
+        Delivery.Status.SENT
+    }
+
+
+def test_without_redis_a_batch_sends_nothing_and_hands_its_rows_back(smtp, mailing, settings):
+    ContactFactory.create_batch(2, lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    batch = deliveries_claim(mailing_id=mailing.pk)
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    with pytest.raises(JournalUnavailable, match="Redis cannot journal sent messages"):
+        deliveries_send(mailing=mailing, recipients=batch)
+    assert smtp.messages == []
+    assert set(Delivery.objects.filter(mailing=mailing).values_list("status", "attempts")) == {
+        (Delivery.Status.PENDING, 0)  # claimable again, no attempt spent
+    }
 
 
 def test_two_claims_never_share_a_row(smtp, mailing):

@@ -99,7 +99,9 @@ def test_a_mailing_reaches_each_reachable_member_once_through_a_worker(broker, m
 BATCH, LEASE, RECIPIENTS = 10, 2, 150
 
 
-def test_a_worker_killed_mid_mailing_loses_nobody_and_repeats_at_most_its_batch(broker, marketer):
+def test_a_worker_killed_mid_mailing_loses_nobody_and_repeats_at_most_the_message_in_flight(
+    broker, marketer
+):
     members = _contacts("member", RECIPIENTS, lead_score=90)
     outside = _outsiders()
     segment = segment_create(name="Everyone high", filter_json=HIGH_SCORE, user=marketer)
@@ -108,21 +110,25 @@ def test_a_worker_killed_mid_mailing_loses_nobody_and_repeats_at_most_its_batch(
         return Delivery.objects.filter(mailing=mailing, status=status).count()
 
     # 50 ms per message at the server: 150 take about 8 s, so the kill lands mid-way.
+    # A batch of 10 takes 0.5 s: its acceptances reach PostgreSQL only at its end,
+    # until then they are in the claim's journal alone.
     with SlowSmtpServer(delay=0.05) as smtp, running_workers() as workers:
         env = worker_env(
-            smtp_port=smtp.port, FLOCK_SEND_BATCH_SIZE=BATCH, FLOCK_SEND_LEASE_SECONDS=LEASE
-        )
+            smtp_port=smtp.port, FLOCK_SEND_BATCH_SIZE=BATCH, FLOCK_SEND_LEASE_SECONDS=LEASE,
+            EMAIL_TIMEOUT=1,  # the lease leaves 1 s of sending per batch
+        )  # fmt: skip
         first = Worker(env, "doomed").start()
         workers.append(first)
         mailing = mailing_create(
             segment=segment, subject="Hi", body="Hello {{ email }}", user=marketer
         )
 
-        # The worst moment to die: half-way through a batch, with one message at the
-        # server whose 250 the worker has not read yet (so not recorded as sent).
+        # The worst moment to die: half-way through a batch, with half of it accepted
+        # by the server but not yet marked sent in PostgreSQL, and one more message at
+        # the server whose 250 the worker has not read yet.
         def worst_moment() -> bool:
             received, sent = len(smtp.recorder.messages), count("sent")
-            return sent >= 40 and sent % BATCH == BATCH // 2 and received > sent
+            return sent >= 40 and received - sent >= BATCH // 2
 
         wait_for(
             worst_moment, timeout=30, interval=0.005, what="the first worker to be half-way",
@@ -132,9 +138,10 @@ def test_a_worker_killed_mid_mailing_loses_nobody_and_repeats_at_most_its_batch(
         assert first.proc.returncode == -signal.SIGKILL
 
         sent_at_kill, in_flight = count("sent"), count("sending")
+        received_at_kill = len(smtp.recorder.messages)
         assert 0 < sent_at_kill < RECIPIENTS
         assert 0 < in_flight <= BATCH
-        received_at_kill = len(smtp.recorder.messages)
+        assert received_at_kill - sent_at_kill >= BATCH // 2
 
         # Nothing moves until the lease of the dead worker's claim runs out.
         assert count("pending") + count("sending") == RECIPIENTS - sent_at_kill
@@ -144,7 +151,11 @@ def test_a_worker_killed_mid_mailing_loses_nobody_and_repeats_at_most_its_batch(
             ).exists(),
             timeout=LEASE + 5, what="the dead worker's lease to expire",
         )  # fmt: skip
-        assert deliveries_release_expired() == in_flight  # what the beat task does
+        released = deliveries_release_expired()  # what the beat task does
+        # The claim's journal names every message the server had accepted: those are
+        # marked sent; at most the one whose 250 was not read yet goes back.
+        assert count("sent") >= received_at_kill - 1
+        assert released == in_flight - (count("sent") - sent_at_kill)
 
         workers.append(Worker(env, "successor").start())
         mailing_send.delay(mailing.pk)
@@ -154,14 +165,12 @@ def test_a_worker_killed_mid_mailing_loses_nobody_and_repeats_at_most_its_batch(
     assert set(received) == {contact.email for contact in members}  # nobody lost
     assert not {contact.email for contact in outside} & set(received)
     duplicates = {email: n for email, n in received.items() if n > 1}
-    # Only a message of the batch in flight at the kill can have gone twice: accepted
-    # by the server, but the worker died before it recorded that.
-    assert sum(n - 1 for n in duplicates.values()) <= in_flight <= BATCH
-    assert all(n == 2 for n in duplicates.values())
+    # SPEC §5.4: only the message in flight at the kill can have gone twice.
+    assert sum(n - 1 for n in duplicates.values()) <= 1
     assert count("sent") == RECIPIENTS
     print(
-        f"\nkill after {sent_at_kill} sent ({received_at_kill} received), {in_flight} in flight; "
-        f"duplicates: {sum(n - 1 for n in duplicates.values())} {sorted(duplicates)}"
+        f"\nkill after {sent_at_kill} marked sent ({received_at_kill} received), "
+        f"{in_flight} claimed, {released} handed back; duplicates: {sorted(duplicates)}"
     )
 
     # The running totals miss what the killed batch recorded; the final ones come from
