@@ -4,17 +4,23 @@ SPEC §5.4: a killed worker may have mailed twice at most the one message in fli
 So each acceptance must be on record before the next message goes out. One
 UPDATE and commit in PostgreSQL per message costs about as much CPU as the SMTP
 exchange itself and held sending to 0.6 of plain smtplib's rate
-(docs/benchmarks.md, "Sending"). One SADD to Redis costs a tenth of that: the
-command goes out as the server's 250 is read, and its reply is read just before
-the next message's content is written (`confirm`), by when it has long arrived.
-PostgreSQL learns the acceptances in one UPDATE about once a second and at the
-end of the batch (mailing.services).
+(docs/benchmarks.md, "Sending"). Instead each acceptance is one SADD to Redis,
+written as the server's 250 is read. The journal's connection runs with
+`CLIENT REPLY OFF`: Redis sends nothing back, so recording costs one write and
+no wait. That write is in the kernel before the next message is written to the
+SMTP server, and a killed process's kernel still delivers it: with no unread
+replies, its socket closes with a FIN after the data, not a reset. The batch
+ends by turning replies on and counting the journal, so a Redis that lost or
+refused records is noticed. PostgreSQL learns the acceptances in one UPDATE
+about once a second and at the end of the batch (mailing.services).
 
 A journal is keyed by its claim's random token (Delivery.claim), so it can never
 be mistaken for another batch's, even by a database restored beside an older
 Redis. When a worker dies, the beat (`deliveries_release_expired`) reads the
 journal of each expired claim: what it lists is marked sent, the rest goes back
-to pending. A journal outlives a claim by a week at most (its TTL).
+to pending. A journal outlives a claim by a week at most (its TTL). What the
+journal cannot survive is the worker's machine losing power with a record still
+unsent in its kernel: those few messages would go out again.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ TTL_SECONDS = 7 * 24 * 3600
 
 class JournalUnavailable(RuntimeError):
     """Redis cannot take the journal, so nothing may be sent (an acceptance could be lost)."""
+
 
 _clients: dict[str, redis.Redis] = {}
 
@@ -51,7 +58,7 @@ def new_claim() -> int:
 
 def accepted(claim: int) -> list[int]:
     """The delivery ids a claim's journal lists as accepted by the server."""
-    return [int(member) for member in _client().smembers(_key(claim))]
+    return [int(member) for member in _client().smembers(_key(claim)) if member != b"0"]
 
 
 def forget(*claims: int) -> None:
@@ -60,51 +67,62 @@ def forget(*claims: int) -> None:
 
 
 class SentJournal:
-    """One batch's journal, written over a Redis connection of its own.
+    """One batch's journal, written over a Redis connection of its own, replies off.
 
-    `add` sends the SADD and returns at once; `confirm` reads the replies still
-    owed. Raises redis.RedisError when Redis cannot take the record: the caller
-    must then stop sending, since an acceptance could go unrecorded.
+    Every method raises JournalUnavailable when Redis cannot take the records:
+    the caller must then stop sending, as an acceptance could go unrecorded.
     """
 
     def __init__(self, claim: int):
         self.key = _key(claim)
         self._pool = _client().connection_pool
-        self._conn = self._pool.get_connection()
-        self._owed = 0
-        self._fresh = True
+        self._added = 0
+        try:
+            self._conn = self._pool.get_connection()
+        except redis.RedisError as exc:
+            raise JournalUnavailable(f"Redis cannot journal sent messages: {exc}") from exc
+        # With replies still on, a first write proves that Redis takes them (a full
+        # Redis refuses) and gives the journal its lifetime; 0 is no delivery id.
+        self._call([("SADD", self.key, 0), ("EXPIRE", self.key, TTL_SECONDS)], replies=2)
+        self._call([("CLIENT", "REPLY", "OFF")], replies=0)
 
     def add(self, delivery_id: int) -> None:
-        if self._fresh:  # the first record of the batch sets the journal's lifetime
-            self._conn.send_packed_command(
-                self._conn.pack_commands(
-                    [("SADD", self.key, delivery_id), ("EXPIRE", self.key, TTL_SECONDS)]
-                )
-            )
-            self._owed += 2
-            self._fresh = False
-            return
-        self._conn.send_command("SADD", self.key, delivery_id)
-        self._owed += 1
-
-    def confirm(self) -> None:
-        """Wait until Redis has every record sent so far."""
-        while self._owed:
-            self._conn.read_response()
-            self._owed -= 1
+        try:
+            self._conn.send_command("SADD", self.key, delivery_id)
+        except redis.RedisError as exc:
+            self._discard()
+            raise JournalUnavailable(f"Redis stopped taking the journal: {exc}") from exc
+        self._added += 1
 
     def close(self, *, forget: bool) -> None:
-        """Give the connection back; with `forget`, the journal is deleted first
-        (PostgreSQL has all of it)."""
+        """Check that Redis holds every record, and give the connection back.
+
+        With `forget`, the journal is deleted (PostgreSQL has all of it).
+        """
+        if self._conn is None:  # already given up: an error was raised
+            return
+        commands = [("CLIENT", "REPLY", "ON"), ("SCARD", self.key)]
+        if forget:
+            commands.append(("DEL", self.key))
+        _, held, *_ = self._call(commands, replies=len(commands))
+        self._pool.release(self._conn)
+        self._conn = None
+        if held != self._added + 1:  # the records and the placeholder
+            raise JournalUnavailable(
+                f"Journal {self.key} is incomplete in Redis: "
+                f"{max(held - 1, 0)} of its {self._added} records."
+            )
+
+    def _call(self, commands: list[tuple], *, replies: int) -> list:
         try:
-            if forget:
-                self.confirm()
-                self._conn.send_command("DEL", self.key)
-                self._conn.read_response()
-        except redis.RedisError:
-            self._conn.disconnect()  # the TTL removes the journal
-            raise
-        finally:
-            if self._owed:
-                self._conn.disconnect()  # replies owed: not reusable as it is
-            self._pool.release(self._conn)
+            self._conn.send_packed_command(self._conn.pack_commands(commands))
+            return [self._conn.read_response() for _ in range(replies)]
+        except redis.RedisError as exc:
+            self._discard()
+            raise JournalUnavailable(f"Redis cannot journal sent messages: {exc}") from exc
+
+    def _discard(self) -> None:
+        """A connection in an unknown state (replies off?) is closed, not reused."""
+        self._conn.disconnect()
+        self._pool.release(self._conn)
+        self._conn = None

@@ -10,7 +10,6 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-import redis
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
@@ -212,10 +211,10 @@ def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) ->
     template = MessageTemplate(mailing)
     try:
         recorder = _Recorder(recipients[0].claim)
-    except redis.RedisError as exc:
+    except JournalUnavailable:
         # Without the journal an accepted message could go unrecorded: send nothing.
         _release(recipients)
-        raise JournalUnavailable(f"Redis cannot journal sent messages: {exc}") from exc
+        raise
     backend = get_connection()
     try:
         backend.open()
@@ -230,14 +229,10 @@ def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) ->
     def messages() -> Iterator[tuple[Recipient, Rendered]]:
         nonlocal handed
         for recipient in recipients:
-            # The transport writes the previous message's content once it has the
-            # next one: every acceptance before it must be on record by then.
-            recorder.confirm()
             if handed and not keep_going():
                 return
             handed += 1
             yield recipient, template.render(recipient, contact_id=recipient.contact_id)
-        recorder.confirm()
 
     try:
         for recipient, refusal in _deliver(backend, template, messages()):
@@ -256,9 +251,9 @@ def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) ->
         for recipient in recipients[answered:]:
             result.retried += _retry_later(recipient, f"Connection lost: {exc}")
         handed = len(recipients)
-    except redis.RedisError as exc:
+    except JournalUnavailable as exc:
         # No journal, no sending: what was answered is recorded below, the rest
-        # (whose content was not written) goes back unsent.
+        # (whose content was not written yet) goes back unsent.
         logger.warning("Mailing %s: Redis failed mid-batch, batch stopped: %s", mailing.pk, exc)
         handed = answered
     finally:
@@ -327,9 +322,9 @@ class _KeepGoing:
 class _Recorder:
     """Accepted messages: journaled in Redis one by one, marked sent in PostgreSQL in groups.
 
-    Each acceptance goes to the claim's journal (mailing.journal) as the server's
-    250 is read, and is confirmed before the next message's content is written, so
-    a worker killed mid-batch has at most the message in flight unrecorded. The
+    Each acceptance is written to the claim's journal (mailing.journal) as the
+    server's 250 is read, before the next message's content goes out, so a worker
+    killed mid-batch has at most the message in flight unrecorded. The
     deliveries are marked sent in one UPDATE about once a second (for the progress
     page) and when the batch ends; the journal is deleted once PostgreSQL has all
     of it. If the batch cannot mark them (the database went away), the journal
@@ -348,9 +343,6 @@ class _Recorder:
         if time.monotonic() >= self._next_mark:
             self._mark()
 
-    def confirm(self) -> None:
-        self._journal.confirm()
-
     def _mark(self) -> None:
         self._next_mark = time.monotonic() + settings.SEND_STATUS_CHECK_SECONDS
         if ids := self._accepted[self._marked :]:
@@ -366,8 +358,8 @@ class _Recorder:
             marked = True
         try:
             self._journal.close(forget=marked)
-        except redis.RedisError as exc:  # PostgreSQL has the marks; the TTL ends the journal
-            logger.warning("Could not delete a sent-journal from Redis: %s", exc)
+        except JournalUnavailable as exc:  # PostgreSQL has the marks; the TTL ends the journal
+            logger.warning("Sent-journal of a finished batch: %s", exc)
 
 
 def _release(recipients: list[Recipient]) -> None:

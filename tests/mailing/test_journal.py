@@ -1,0 +1,65 @@
+"""The sent-journal of a batch, against the real Redis (mailing.journal)."""
+
+from __future__ import annotations
+
+import pytest
+
+from mailing import journal
+from mailing.journal import JournalUnavailable, SentJournal
+
+
+@pytest.fixture
+def claim():
+    token = journal.new_claim()
+    yield token
+    journal.forget(token)
+
+
+def test_it_lists_the_accepted_deliveries_of_its_claim_only(claim):
+    other = journal.new_claim()
+    record, elsewhere = SentJournal(claim), SentJournal(other)
+    for delivery_id in (11, 12, 13):
+        record.add(delivery_id)
+    elsewhere.add(99)
+    record.close(forget=False)
+    elsewhere.close(forget=True)
+    assert sorted(journal.accepted(claim)) == [11, 12, 13]
+    assert journal.accepted(other) == []
+
+
+def test_forgetting_deletes_the_journal(claim):
+    record = SentJournal(claim)
+    record.add(5)
+    record.close(forget=True)
+    assert journal.accepted(claim) == []
+    assert not journal._client().exists(f"flock:sent:{claim}")
+
+
+def test_a_journal_lives_a_week_at_most(claim):
+    record = SentJournal(claim)
+    record.add(5)
+    record.close(forget=False)
+    assert 0 < journal._client().ttl(f"flock:sent:{claim}") <= 7 * 24 * 3600
+
+
+def test_records_that_redis_lost_are_reported(claim):
+    record = SentJournal(claim)
+    record.add(5)
+    journal._client().delete(f"flock:sent:{claim}")  # e.g. a Redis restarted without data
+    with pytest.raises(JournalUnavailable, match="incomplete in Redis: 0 of its 1 records"):
+        record.close(forget=False)
+
+
+def test_its_connection_goes_back_to_the_pool_answering_again(claim):
+    record = SentJournal(claim)
+    record.add(5)
+    record.close(forget=True)
+    # A connection left with replies off would make this wait for its timeout.
+    assert journal._client().ping()
+    assert journal._client().set(f"flock:test:{claim}", 1, ex=10)
+
+
+def test_an_unreachable_redis_is_reported_before_anything_is_recorded(claim, settings):
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+    with pytest.raises(JournalUnavailable, match="Redis cannot journal sent messages"):
+        SentJournal(claim)
