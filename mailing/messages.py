@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import binascii
 import html
+import itertools
 import re
 import secrets
+import time
 from dataclasses import dataclass
 from email import policy
-from email.utils import formatdate, make_msgid
+from email.utils import formatdate
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
@@ -27,6 +29,7 @@ from .models import Mailing
 from .unsubscribe import UnsubscribeLinks, unsubscribe_mailto
 
 _FOOTER_STYLE = "font-size:12px;color:#667085"
+_MAX_7BIT_LINE = 998  # RFC 5322 §2.1.1, without the CRLF
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,8 +56,13 @@ class MessageTemplate:
         # SMTP envelope and From header: what Django's SMTP backend would write.
         self.envelope_from = sanitize_address(mailing.from_email, "utf-8")
         self._from_header = _header("From", self.envelope_from)
-        # "=_" never occurs in quoted-printable text, so one boundary serves every part.
+        # "=_" never occurs in quoted-printable text, nor in the text of the 7bit
+        # parts (a boundary line starts with "--" and the boundary is random).
         self._boundary = f"=_flock_{secrets.token_hex(12)}"
+        # Message-IDs: a random prefix per template and a counter, unique without
+        # make_msgid's clock, pid and random draw per message.
+        self._message_ids = itertools.count()
+        self._message_id_prefix = f"{int(time.time())}.{secrets.token_hex(8)}"
 
     def render(self, contact, *, contact_id: int) -> Rendered:
         token = self._links.token(contact_id)
@@ -72,7 +80,9 @@ class MessageTemplate:
             headers={
                 "List-Unsubscribe": list_unsubscribe,
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-                "Message-ID": make_msgid(domain=self.domain),
+                "Message-ID": (
+                    f"<{self._message_id_prefix}.{next(self._message_ids)}@{self.domain}>"
+                ),
             },
         )
 
@@ -103,17 +113,16 @@ class MessageTemplate:
                 f'Content-Type: multipart/alternative; boundary="{boundary}"\r\n\r\n',
             )
         )
-        part = (
-            '\r\nContent-Type: text/{}; charset="utf-8"\r\n'
-            "Content-Transfer-Encoding: quoted-printable\r\n\r\n"
-        )
+        text_encoding, text = _transfer_encoded(rendered.text)
+        html_encoding, html_part = _transfer_encoded(rendered.html)
+        part = '\r\nContent-Type: text/{}; charset="utf-8"\r\nContent-Transfer-Encoding: {}\r\n\r\n'
         return b"".join(
             (
                 head.encode("ascii"),
-                f"--{boundary}{part.format('plain')}".encode("ascii"),
-                _quoted_printable(rendered.text),
-                f"\r\n--{boundary}{part.format('html')}".encode("ascii"),
-                _quoted_printable(rendered.html),
+                f"--{boundary}{part.format('plain', text_encoding)}".encode("ascii"),
+                text,
+                f"\r\n--{boundary}{part.format('html', html_encoding)}".encode("ascii"),
+                html_part,
                 f"\r\n--{boundary}--\r\n".encode("ascii"),
             )
         )
@@ -187,6 +196,16 @@ def _header(name: str, value: str) -> str:
     return policy.SMTP.header_factory(name, value).fold(policy=policy.SMTP)
 
 
-def _quoted_printable(text: str) -> bytes:
-    lines = text.replace("\r\n", "\n").replace("\r", "\n").replace("\n", "\r\n")
-    return binascii.b2a_qp(lines.encode("utf-8"), istext=True)
+def _transfer_encoded(text: str) -> tuple[str, bytes]:
+    """(Content-Transfer-Encoding, body) of a text part, lines ending in CRLF.
+
+    ASCII text whose lines fit SMTP's limit goes as it is (7bit), as Django's
+    own messages do; anything else is quoted-printable, which costs more than
+    the rest of the message put together.
+    """
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    if text.isascii() and max(map(len, text.split("\n"))) <= _MAX_7BIT_LINE:
+        return "7bit", text.replace("\n", "\r\n").encode("ascii")
+    return "quoted-printable", binascii.b2a_qp(
+        text.replace("\n", "\r\n").encode("utf-8"), istext=True
+    )

@@ -118,9 +118,17 @@ class Recipient:
     job_title: str
     country: str
     city: str
-    custom_fields: dict
+    # JSON text, decoded on first use: most mailings merge no custom field.
+    custom_json: str | None
     # Neither bounced nor unsubscribed now, and not deleted: may be mailed.
     reachable: bool
+    _custom_fields: dict | None = None
+
+    @property
+    def custom_fields(self) -> dict:
+        if self._custom_fields is None:
+            self._custom_fields = json.loads(self.custom_json or "{}")
+        return self._custom_fields
 
 
 _MERGE_COLUMNS = ("first_name", "last_name", "company", "job_title", "country", "city")
@@ -164,10 +172,7 @@ def deliveries_claim(*, mailing_id: int, size: int | None = None) -> list[Recipi
             [lease_until, journal.new_claim(), mailing_id, now, size],
         )
         rows = cursor.fetchall()
-    return [
-        Recipient(*row[:12], custom_fields=json.loads(row[12] or "{}"), reachable=row[13])
-        for row in rows
-    ]
+    return [Recipient(*row) for row in rows]
 
 
 @dataclass

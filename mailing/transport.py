@@ -25,6 +25,8 @@ from typing import TypeVar
 Key = TypeVar("Key")
 
 _LEADING_DOT = re.compile(rb"(?m)^\.")
+# A bare local@domain, nothing that the address parser would have to read.
+_PLAIN_ADDRESS = re.compile(r"[^\s<>()\[\]\\,;:\"@]+@[^\s<>()\[\]\\,;:\"@]+")
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,13 +64,13 @@ def transmit(
 
 
 def _pipelined(smtp, sender, messages):
-    mail = f"MAIL FROM:{smtplib.quoteaddr(sender)}\r\n".encode("ascii")
+    mail = f"MAIL FROM:{_path(sender)}\r\n".encode("ascii")
     waiting: tuple | None = None  # (key,) whose content went out, verdict not read yet
     content = b""  # that content, written together with the next envelope
     reset = False  # a refused transaction must be reset before the next MAIL
     for key, recipient, data in messages:
         try:
-            rcpt = f"RCPT TO:{smtplib.quoteaddr(recipient)}\r\n".encode("ascii")
+            rcpt = f"RCPT TO:{_path(recipient)}\r\n".encode("ascii")
         except UnicodeEncodeError:
             yield key, Refusal("RCPT", 553, "5.1.3 Address is not ASCII (no SMTPUTF8 here)")
             continue
@@ -96,6 +98,14 @@ def _pipelined(smtp, sender, messages):
     if waiting is not None:
         smtp.send(content)
         yield waiting[0], _verdict(smtp, "DATA", (250,))
+
+
+def _path(address: str) -> str:
+    """MAIL FROM / RCPT TO's <address>: what smtplib.quoteaddr gives, without its
+    parser (a sixth of a message's cost) for the plain addresses of nearly everyone."""
+    if _PLAIN_ADDRESS.fullmatch(address):
+        return f"<{address}>"
+    return smtplib.quoteaddr(address)
 
 
 def _verdict(smtp: smtplib.SMTP, stage: str, ok: tuple[int, ...]) -> Refusal | None:

@@ -147,3 +147,19 @@ def test_merge_tags_inside_markdown_code_and_defaults_are_merged():
     template = MessageTemplate(mailing(body=body, body_format=Mailing.Format.MARKDOWN))
     _, html = parts(sent_bytes(template, contact))
     assert "Dear friend, your login is <code>bob@example.com</code>." in html
+
+
+@pytest.mark.parametrize(
+    ("body", "encoding"),
+    [
+        ("Hello {{ first_name }},\nplain ASCII lines", "7bit"),
+        ("Ça va, {{ first_name }}?", "quoted-printable"),
+        ("y" * 999, "quoted-printable"),  # longer than an SMTP line may be
+    ],
+)
+def test_parts_go_as_they_are_only_when_ascii_with_short_lines(body, encoding):
+    contact = ContactFactory(first_name="Ada")
+    message = sent_bytes(MessageTemplate(mailing(body=body)), contact)
+    text_part = message.get_body(("plain",))
+    assert text_part["Content-Transfer-Encoding"] == encoding
+    assert parts(message)[0].startswith(body.replace("{{ first_name }}", "Ada") + "\n\n--")

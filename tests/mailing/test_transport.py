@@ -8,7 +8,7 @@ import threading
 
 import pytest
 
-from mailing.transport import Refusal, transmit
+from mailing.transport import Refusal, _path, transmit
 
 from .smtp import SmtpServer
 
@@ -151,3 +151,20 @@ def test_a_pipelining_server_gets_one_write_per_message_and_others_one_per_comma
     else:
         assert len(writes) >= 20 * 4  # MAIL, RCPT, DATA and the content, each waited for
         assert all(w.count(b"MAIL FROM:") <= 1 for w in writes)
+
+
+@pytest.mark.parametrize(
+    "address",
+    [
+        "ada@example.com",
+        "first.last+tag@sub.example.co.uk",
+        "xn--bcher-kva@xn--bcher-kva.example",
+        "Ada Lovelace <ada@example.com>",
+        '"odd local"@example.com',
+        "ada@[192.0.2.1]",
+        "<ada@example.com>",
+        "no-at-sign",
+    ],
+)
+def test_envelope_addresses_are_written_as_smtplib_would(address):
+    assert _path(address) == smtplib.quoteaddr(address)
