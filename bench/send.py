@@ -510,7 +510,9 @@ def per_message_costs(sink_port: int, count: int = 5000) -> dict[str, float]:
             t0 = clock()
             batch = deliveries_claim(mailing_id=mailing.pk)
             t1 = clock()
-            rendered = [template.render(r, contact_id=r.contact_id) for r in batch]
+            rendered = [
+                template.render(r, contact_id=r.contact_id, delivery_id=r.pk) for r in batch
+            ]
             t2 = clock()
             data = [template.mime(m, to=r.email) for m, r in zip(rendered, batch, strict=True)]
             t3 = clock()

@@ -194,6 +194,9 @@ SEND_MAX_ATTEMPTS = env_int("FLOCK_SEND_MAX_ATTEMPTS", 5, minimum=1)
 # A batch in flight looks for a pause or cancel, and marks what the server accepted
 # (mailing.journal), this often (seconds).
 SEND_STATUS_CHECK_SECONDS = 1.0
+# Where workers journal the messages the server accepted (mailing.journal): a Redis
+# that keeps its data (noeviction, Redis's default; persistence if it may restart).
+SEND_JOURNAL_URL = env_str("FLOCK_SEND_JOURNAL_URL", REDIS_URL)
 # Send tasks queued per mailing: one per worker process you run.
 SEND_TASKS_PER_MAILING = env_int("FLOCK_SEND_TASKS_PER_MAILING", 2)
 # Optional mailto: in List-Unsubscribe; only set it if that mailbox is processed.

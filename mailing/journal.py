@@ -9,18 +9,23 @@ written as the server's 250 is read. The journal's connection runs with
 `CLIENT REPLY OFF`: Redis sends nothing back, so recording costs one write and
 no wait. That write is in the kernel before the next message is written to the
 SMTP server, and a killed process's kernel still delivers it: with no unread
-replies, its socket closes with a FIN after the data, not a reset. The batch
-ends by turning replies on and counting the journal, so a Redis that lost or
-refused records is noticed. PostgreSQL learns the acceptances in one UPDATE
+replies, its socket closes with a FIN after the data, not a reset. A batch
+first proves that Redis takes its writes and honours REPLY OFF, and ends by
+turning replies on and counting the journal, so a Redis that lost or refused
+records is noticed. PostgreSQL learns the acceptances in one UPDATE
 about once a second and at the end of the batch (mailing.services).
 
 A journal is keyed by its claim's random token (Delivery.claim), so it can never
 be mistaken for another batch's, even by a database restored beside an older
 Redis. When a worker dies, the beat (`deliveries_release_expired`) reads the
 journal of each expired claim: what it lists is marked sent, the rest goes back
-to pending. A journal outlives a claim by a week at most (its TTL). What the
-journal cannot survive is the worker's machine losing power with a record still
-unsent in its kernel: those few messages would go out again.
+to pending. A journal outlives a claim by a week at most (its TTL).
+
+What the journal cannot survive, each time with a few messages going out twice:
+the worker's machine (or its container's network) going away with a record still
+unsent in its kernel; Redis losing its data (a restart without persistence, an
+eviction policy other than Redis's default `noeviction`) while a worker dies. The
+journals live at FLOCK_SEND_JOURNAL_URL, by default REDIS_URL.
 """
 
 from __future__ import annotations
@@ -41,7 +46,7 @@ _clients: dict[str, redis.Redis] = {}
 
 
 def _client() -> redis.Redis:
-    url = settings.REDIS_URL
+    url = settings.SEND_JOURNAL_URL
     if url not in _clients:
         _clients[url] = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
     return _clients[url]
@@ -61,11 +66,6 @@ def accepted(claim: int) -> list[int]:
     return [int(member) for member in _client().smembers(_key(claim)) if member != b"0"]
 
 
-def forget(*claims: int) -> None:
-    if claims:
-        _client().delete(*(_key(claim) for claim in claims))
-
-
 class SentJournal:
     """One batch's journal, written over a Redis connection of its own, replies off.
 
@@ -81,28 +81,44 @@ class SentJournal:
             self._conn = self._pool.get_connection()
         except redis.RedisError as exc:
             raise JournalUnavailable(f"Redis cannot journal sent messages: {exc}") from exc
-        # With replies still on, a first write proves that Redis takes them (a full
-        # Redis refuses) and gives the journal its lifetime; 0 is no delivery id.
-        self._call([("SADD", self.key, 0), ("EXPIRE", self.key, TTL_SECONDS)], replies=2)
-        self._call([("CLIENT", "REPLY", "OFF")], replies=0)
+        # With replies still on, a first write proves that Redis takes writes (a full
+        # one refuses) and gives the journal its lifetime; 0 is no delivery id. Then
+        # a probe: with REPLY OFF honoured, the first echo goes unanswered. A server
+        # or proxy that ignores it would leave replies unread on the connection, and
+        # a killed worker's socket would then be reset, its last records dropped.
+        *_, echoed = self._call(
+            [
+                ("SADD", self.key, 0),
+                ("EXPIRE", self.key, TTL_SECONDS),
+                ("CLIENT", "REPLY", "OFF"),
+                ("ECHO", "unanswered"),
+                ("CLIENT", "REPLY", "ON"),
+                ("ECHO", "answered"),
+                ("CLIENT", "REPLY", "OFF"),
+            ],
+            replies=4,
+        )
+        if echoed != b"answered":
+            self._discard()
+            raise JournalUnavailable("Redis does not honour CLIENT REPLY OFF.")
 
     def add(self, delivery_id: int) -> None:
         try:
-            self._conn.send_command("SADD", self.key, delivery_id)
+            self._conn.send_command("SADD", self.key, delivery_id, check_health=False)
         except redis.RedisError as exc:
             self._discard()
             raise JournalUnavailable(f"Redis stopped taking the journal: {exc}") from exc
         self._added += 1
 
-    def close(self, *, forget: bool) -> None:
+    def close(self, *, delete: bool) -> None:
         """Check that Redis holds every record, and give the connection back.
 
-        With `forget`, the journal is deleted (PostgreSQL has all of it).
+        With `delete`, the journal is deleted (PostgreSQL has all of it).
         """
         if self._conn is None:  # already given up: an error was raised
             return
         commands = [("CLIENT", "REPLY", "ON"), ("SCARD", self.key)]
-        if forget:
+        if delete:
             commands.append(("DEL", self.key))
         _, held, *_ = self._call(commands, replies=len(commands))
         self._pool.release(self._conn)
@@ -115,7 +131,7 @@ class SentJournal:
 
     def _call(self, commands: list[tuple], *, replies: int) -> list:
         try:
-            self._conn.send_packed_command(self._conn.pack_commands(commands))
+            self._conn.send_packed_command(self._conn.pack_commands(commands), check_health=False)
             return [self._conn.read_response() for _ in range(replies)]
         except redis.RedisError as exc:
             self._discard()

@@ -12,17 +12,16 @@ from __future__ import annotations
 
 import binascii
 import html
-import itertools
 import re
 import secrets
-import time
 from dataclasses import dataclass
 from email import policy
-from email.utils import formatdate
+from email.utils import formatdate, make_msgid
 
 from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
+from django.utils.crypto import salted_hmac
 
 from .merge import _CONTROL, Piece, Tag, compile_template, merge
 from .models import Mailing
@@ -56,15 +55,18 @@ class MessageTemplate:
         # SMTP envelope and From header: what Django's SMTP backend would write.
         self.envelope_from = sanitize_address(mailing.from_email, "utf-8")
         self._from_header = _header("From", self.envelope_from)
-        # "=_" never occurs in quoted-printable text, nor in the text of the 7bit
-        # parts (a boundary line starts with "--" and the boundary is random).
+        # "=_" never occurs in quoted-printable text; in a 7bit part it is the 96
+        # random bits that keep a line from matching the boundary.
         self._boundary = f"=_flock_{secrets.token_hex(12)}"
-        # Message-IDs: a random prefix per template and a counter, unique without
-        # make_msgid's clock, pid and random draw per message.
-        self._message_ids = itertools.count()
-        self._message_id_prefix = f"{int(time.time())}.{secrets.token_hex(8)}"
+        # A delivery's Message-ID is the same each time it is sent: should a crash
+        # send one message twice, mailbox providers can tell it is the same mail.
+        # The mailing's part is keyed with SECRET_KEY, so no other Flock, nor this
+        # one's database restored, ever makes the same ID for another message.
+        self._message_id_tag = salted_hmac(
+            "flock.message-id", f"{mailing.pk}:{mailing.created_at.isoformat()}"
+        ).hexdigest()[:20]
 
-    def render(self, contact, *, contact_id: int) -> Rendered:
+    def render(self, contact, *, contact_id: int, delivery_id: int | None = None) -> Rendered:
         token = self._links.token(contact_id)
         link = self._links.url(token)
         list_unsubscribe = f"<{link}>"
@@ -81,7 +83,9 @@ class MessageTemplate:
                 "List-Unsubscribe": list_unsubscribe,
                 "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
                 "Message-ID": (
-                    f"<{self._message_id_prefix}.{next(self._message_ids)}@{self.domain}>"
+                    f"<{delivery_id}.{self._message_id_tag}@{self.domain}>"
+                    if delivery_id
+                    else make_msgid(domain=self.domain)  # a preview or test send
                 ),
             },
         )
@@ -204,7 +208,7 @@ def _transfer_encoded(text: str) -> tuple[str, bytes]:
     the rest of the message put together.
     """
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    if text.isascii() and max(map(len, text.split("\n"))) <= _MAX_7BIT_LINE:
+    if text.isascii() and "\0" not in text and max(map(len, text.split("\n"))) <= _MAX_7BIT_LINE:
         return "7bit", text.replace("\n", "\r\n").encode("ascii")
     return "quoted-printable", binascii.b2a_qp(
         text.replace("\n", "\r\n").encode("utf-8"), istext=True

@@ -17,7 +17,7 @@ from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import DateTimeField, F, Func, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -131,6 +131,14 @@ class Recipient:
         return self._custom_fields
 
 
+class _DatabaseNow(Func):
+    """The database's clock, which claims and the beat share (statement_timestamp():
+    unlike now(), not the start of the transaction)."""
+
+    template = "statement_timestamp()"
+    output_field = DateTimeField()
+
+
 _MERGE_COLUMNS = ("first_name", "last_name", "company", "job_title", "country", "city")
 
 
@@ -142,11 +150,10 @@ def deliveries_claim(*, mailing_id: int, size: int | None = None) -> list[Recipi
     (deliveries_release_expired) hands the rows back. The same statement reads each
     contact as it is now (merge fields, and whether it may still be mailed), so a
     batch costs one round trip to claim. The claim's token names its journal of
-    accepted messages (mailing.journal).
+    accepted messages (mailing.journal). Leases are on the database's clock, which
+    the beat reads too, whatever the workers' clocks say.
     """
     size = size or settings.SEND_BATCH_SIZE
-    now = timezone.now()
-    lease_until = now + dt.timedelta(seconds=settings.SEND_LEASE_SECONDS)
     table, mailings = Delivery._meta.db_table, Mailing._meta.db_table
     contacts = Contact._meta.db_table
     merge_columns = ", ".join(f"c.{name}" for name in _MERGE_COLUMNS)
@@ -155,11 +162,12 @@ def deliveries_claim(*, mailing_id: int, size: int | None = None) -> list[Recipi
             f"""
             WITH claimed AS (
                 UPDATE {table}
-                SET status = 'sending', lease_until = %s, attempts = attempts + 1, claim = %s
+                SET status = 'sending', attempts = attempts + 1, claim = %s,
+                    lease_until = statement_timestamp() + make_interval(secs => %s)
                 WHERE id IN (
                     SELECT d.id FROM {table} d JOIN {mailings} m ON m.id = d.mailing_id
                     WHERE d.mailing_id = %s AND d.status = 'pending' AND m.status = 'sending'
-                      AND (d.lease_until IS NULL OR d.lease_until <= %s)
+                      AND (d.lease_until IS NULL OR d.lease_until <= statement_timestamp())
                     ORDER BY d.id LIMIT %s
                     FOR UPDATE OF d SKIP LOCKED)
                 RETURNING id, mailing_id, contact_id, email, attempts, claim)
@@ -169,10 +177,19 @@ def deliveries_claim(*, mailing_id: int, size: int | None = None) -> list[Recipi
             FROM claimed LEFT JOIN {contacts} c ON c.id = claimed.contact_id
             ORDER BY claimed.id
             """,
-            [lease_until, journal.new_claim(), mailing_id, now, size],
+            [journal.new_claim(), settings.SEND_LEASE_SECONDS, mailing_id, size],
         )
         rows = cursor.fetchall()
     return [Recipient(*row) for row in rows]
+
+
+def _claimed(claim: int, ids: list[int]) -> QuerySet[Delivery]:
+    """Rows of this claim still in its hands.
+
+    A batch only writes to these: had its lease run out and the beat handed the
+    rows to another worker, this batch must not overwrite that worker's state.
+    """
+    return Delivery.objects.filter(pk__in=ids, claim=claim, status=Delivery.Status.SENDING)
 
 
 @dataclass
@@ -193,15 +210,15 @@ def deliveries_send(*, mailing: Mailing, recipients: list[Recipient]) -> BatchRe
     the batch within about a second and hands the unsent rest back.
     """
     result = BatchResult()
+    keep_going = _KeepGoing(mailing.pk)  # the lease runs from the claim, set-up included
     if unreachable := [r.pk for r in recipients if not r.reachable]:
-        result.suppressed = Delivery.objects.filter(
-            pk__in=unreachable, status=Delivery.Status.SENDING
-        ).update(status=Delivery.Status.SUPPRESSED, lease_until=None)
+        result.suppressed = _claimed(recipients[0].claim, unreachable).update(
+            status=Delivery.Status.SUPPRESSED, lease_until=None
+        )
         recipients = [r for r in recipients if r.reachable]
     if recipients:
-        _send(mailing, recipients, result)
-    # Retries that ran out are counted as failed by _retry_later itself. This
-    # commit is synchronous, so it also makes the batch's sent marks durable. Once
+        _send(mailing, recipients, result, keep_going)
+    # Retries that ran out are counted as failed by _retry_later itself. Once
     # another worker has finished the mailing its totals come from the rows, which
     # already hold this batch: adding it again would count it twice.
     Mailing.objects.filter(pk=mailing.pk).exclude(status=Mailing.Status.SENT).update(
@@ -212,7 +229,9 @@ def deliveries_send(*, mailing: Mailing, recipients: list[Recipient]) -> BatchRe
     return result
 
 
-def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) -> None:
+def _send(
+    mailing: Mailing, recipients: list[Recipient], result: BatchResult, keep_going: _KeepGoing
+) -> None:
     template = MessageTemplate(mailing)
     try:
         recorder = _Recorder(recipients[0].claim)
@@ -228,7 +247,6 @@ def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) ->
         for recipient in recipients:
             result.retried += _retry_later(recipient, f"Could not connect: {exc}")
         return
-    keep_going = _KeepGoing(mailing.pk)
     handed = answered = 0  # recipients given to the transport / with its verdict
 
     def messages() -> Iterator[tuple[Recipient, Rendered]]:
@@ -237,14 +255,19 @@ def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) ->
             if handed and not keep_going():
                 return
             handed += 1
-            yield recipient, template.render(recipient, contact_id=recipient.contact_id)
+            yield (
+                recipient,
+                template.render(
+                    recipient, contact_id=recipient.contact_id, delivery_id=recipient.pk
+                ),
+            )
 
     try:
         for recipient, refusal in _deliver(backend, template, messages()):
             answered += 1
             if refusal is None:
-                recorder.sent(recipient.pk)
                 result.sent += 1
+                recorder.sent(recipient.pk)
             elif refusal.permanent:
                 # SMTP 5xx for the address counts as a hard bounce (SPEC §5.6).
                 _fail(recipient, str(refusal), bounce=refusal.stage == "RCPT")
@@ -262,8 +285,10 @@ def _send(mailing: Mailing, recipients: list[Recipient], result: BatchResult) ->
         logger.warning("Mailing %s: Redis failed mid-batch, batch stopped: %s", mailing.pk, exc)
         handed = answered
     finally:
-        backend.close()
-        recorder.close()
+        try:
+            recorder.close()
+        finally:
+            backend.close()
     _release(recipients[handed:])
 
 
@@ -300,16 +325,18 @@ def _deliver(
 class _KeepGoing:
     """Whether a batch may send one more message: its lease holds, the mailing still sends.
 
-    The lease is checked before every message, with room for one more exchange:
-    past it, the beat would hand the rows to another worker while this one still
-    sends them. The mailing's status is read at most once a second, so a pause or
-    cancel takes effect within about a second even on a slow server.
+    The lease is checked before every message, with room for what may follow the
+    last check: the exchange in flight, the pipelined last message and QUIT, each
+    up to EMAIL_TIMEOUT. Past the lease, the beat would hand the rows to another
+    worker while this one still sends them. The mailing's status is read at most
+    once a second, so a pause or cancel takes effect within about a second even on
+    a slow server.
     """
 
     def __init__(self, mailing_id: int):
         self.mailing_id = mailing_id
         now = time.monotonic()
-        self.deadline = now + settings.SEND_LEASE_SECONDS - settings.EMAIL_TIMEOUT
+        self.deadline = now + settings.SEND_LEASE_SECONDS - 3 * settings.EMAIL_TIMEOUT
         self.next_look = now + settings.SEND_STATUS_CHECK_SECONDS
 
     def __call__(self) -> bool:
@@ -331,12 +358,13 @@ class _Recorder:
     server's 250 is read, before the next message's content goes out, so a worker
     killed mid-batch has at most the message in flight unrecorded. The
     deliveries are marked sent in one UPDATE about once a second (for the progress
-    page) and when the batch ends; the journal is deleted once PostgreSQL has all
-    of it. If the batch cannot mark them (the database went away), the journal
+    page) and when the batch ends, synchronously; the journal is deleted once
+    PostgreSQL has all of it. If the batch cannot mark them (the database went away), the journal
     stays and the beat applies it when the claim's lease runs out.
     """
 
     def __init__(self, claim: int):
+        self._claim = claim
         self._journal = SentJournal(claim)
         self._accepted: list[int] = []
         self._marked = 0
@@ -351,27 +379,30 @@ class _Recorder:
     def _mark(self) -> None:
         self._next_mark = time.monotonic() + settings.SEND_STATUS_CHECK_SECONDS
         if ids := self._accepted[self._marked :]:
-            Delivery.objects.filter(pk__in=ids).update(
+            _claimed(self._claim, ids).update(
                 status=Delivery.Status.SENT, sent_at=timezone.now(), lease_until=None, last_error=""
             )
             self._marked += len(ids)
 
     def close(self) -> None:
         marked = False
-        if connection.is_usable():
-            self._mark()
-            marked = True
         try:
-            self._journal.close(forget=marked)
-        except JournalUnavailable as exc:  # PostgreSQL has the marks; the TTL ends the journal
-            logger.warning("Sent-journal of a finished batch: %s", exc)
+            if connection.is_usable():
+                self._mark()
+                marked = True
+        finally:
+            try:
+                self._journal.close(delete=marked)
+            except JournalUnavailable as exc:  # the marks are in PostgreSQL, or the TTL ends it
+                logger.warning("Sent-journal of a finished batch: %s", exc)
 
 
 def _release(recipients: list[Recipient]) -> None:
     """Unsent claimed rows back to pending, their claim not counted as an attempt."""
-    Delivery.objects.filter(pk__in=[r.pk for r in recipients]).update(
-        status=Delivery.Status.PENDING, lease_until=None, attempts=F("attempts") - 1
-    )
+    if recipients:
+        _claimed(recipients[0].claim, [r.pk for r in recipients]).update(
+            status=Delivery.Status.PENDING, lease_until=None, attempts=F("attempts") - 1
+        )
 
 
 def _retry_later(delivery: Recipient, error: str) -> int:
@@ -381,14 +412,14 @@ def _retry_later(delivery: Recipient, error: str) -> int:
         Mailing.objects.filter(pk=delivery.mailing_id).update(failed=F("failed") + 1)
         return 0
     wait = dt.timedelta(seconds=30 * 2 ** (delivery.attempts - 1))
-    Delivery.objects.filter(pk=delivery.pk).update(
+    _claimed(delivery.claim, [delivery.pk]).update(
         status=Delivery.Status.PENDING, lease_until=timezone.now() + wait, last_error=error[:1000]
     )
     return 1
 
 
 def _fail(delivery: Recipient, error: str, *, bounce: bool) -> None:
-    Delivery.objects.filter(pk=delivery.pk).update(
+    _claimed(delivery.claim, [delivery.pk]).update(
         status=Delivery.Status.FAILED, lease_until=None, last_error=error[:1000]
     )
     if bounce:  # SMTP 5xx at send time counts as a hard bounce (SPEC §5.6)
@@ -400,19 +431,19 @@ def deliveries_release_expired() -> int:
     marked sent, from each claim's journal; the rest goes back to pending.
 
     Returns the number handed back. Should Redis not answer, nothing changes: the
-    rows wait for the next run rather than be sent again.
+    rows wait for the next run rather than be sent again. The journals are left to
+    their TTL: a worker that outlived its lease may still write to its own.
     """
-    now = timezone.now()
-    expired = Delivery.objects.filter(status=Delivery.Status.SENDING, lease_until__lt=now)
+    expired = Delivery.objects.filter(
+        status=Delivery.Status.SENDING, lease_until__lt=_DatabaseNow()
+    )
     claims = list(expired.exclude(claim=None).values_list("claim", flat=True).distinct())
     for claim in claims:
         if accepted := journal.accepted(claim):
             expired.filter(claim=claim, pk__in=accepted).update(
-                status=Delivery.Status.SENT, sent_at=now, lease_until=None, last_error=""
+                status=Delivery.Status.SENT, sent_at=_DatabaseNow(), lease_until=None, last_error=""
             )
-    released = expired.update(status=Delivery.Status.PENDING, lease_until=None)
-    journal.forget(*claims)
-    return released
+    return expired.update(status=Delivery.Status.PENDING, lease_until=None)
 
 
 def mailing_finish_if_done(*, mailing_id: int) -> bool:

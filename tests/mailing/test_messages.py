@@ -155,6 +155,7 @@ def test_merge_tags_inside_markdown_code_and_defaults_are_merged():
         ("Hello {{ first_name }},\nplain ASCII lines", "7bit"),
         ("Ça va, {{ first_name }}?", "quoted-printable"),
         ("y" * 999, "quoted-printable"),  # longer than an SMTP line may be
+        ("nul \0 byte", "quoted-printable"),  # 7bit data has none (RFC 2045)
     ],
 )
 def test_parts_go_as_they_are_only_when_ascii_with_short_lines(body, encoding):
@@ -163,3 +164,19 @@ def test_parts_go_as_they_are_only_when_ascii_with_short_lines(body, encoding):
     text_part = message.get_body(("plain",))
     assert text_part["Content-Transfer-Encoding"] == encoding
     assert parts(message)[0].startswith(body.replace("{{ first_name }}", "Ada") + "\n\n--")
+
+
+def test_a_delivery_keeps_its_message_id_and_other_deliveries_and_mailings_differ():
+    contact = ContactFactory()
+    the_mailing = mailing()
+    template = MessageTemplate(the_mailing)
+
+    def message_id(template: MessageTemplate, delivery_id: int) -> str:
+        return template.render(contact, contact_id=contact.pk, delivery_id=delivery_id).headers[
+            "Message-ID"
+        ]
+
+    # Sent again after a crash, the one duplicate is recognisably the same mail.
+    assert message_id(template, 41) == message_id(MessageTemplate(the_mailing), 41)
+    assert message_id(template, 41) != message_id(template, 42)
+    assert message_id(template, 41) != message_id(MessageTemplate(mailing(pk=8)), 41)

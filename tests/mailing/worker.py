@@ -52,7 +52,7 @@ def broker_db(django_settings) -> Iterator[str]:
     """This process publishes to BROKER_URL (an empty Redis DB) for the block."""
     old_url, old_eager = celery_app.conf.broker_url, celery_app.conf.task_always_eager
     django_settings.CELERY_BROKER_URL = BROKER_URL
-    django_settings.REDIS_URL = BROKER_URL  # the workers' sent-journals (mailing.journal)
+    django_settings.SEND_JOURNAL_URL = BROKER_URL  # the workers' sent-journals (mailing.journal)
     django_settings.CELERY_TASK_ALWAYS_EAGER = False
     celery_app.conf.broker_url = BROKER_URL
     celery_app.conf.task_always_eager = False
