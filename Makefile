@@ -29,8 +29,9 @@ services: $(VENV)/.installed
 stop:
 	$(PYTHON) scripts/devenv.py stop
 
-clean-data: stop
-	rm -rf .data
+# Also deletes the cluster devenv.py keeps outside the checkout when postgres cannot reach it.
+clean-data:
+	$(PYTHON) scripts/devenv.py clean-data
 
 # The virtualenv. Debian's python3 needs the python3-venv package for ensurepip.
 $(VENV)/bin/pip:

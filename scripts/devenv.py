@@ -5,13 +5,17 @@
     devenv.py test [pytest args]  services + Debian Chromium, then pytest
     devenv.py services            ensure PostgreSQL and Redis, leave them running, print env
     devenv.py stop                stop the project-local servers (data under .data/)
+    devenv.py clean-data          stop them and delete their data
     devenv.py bench               services, then every bench/*.py
 
 PostgreSQL and Redis come from DATABASE_URL / REDIS_URL. When these point at a local
 address where nothing answers, project-local servers are started with their data under
-.data/ (installing Debian's packages with apt-get if needed). Servers started by a
-`dev`/`test`/`bench` run are stopped when it ends; servers that were already running are
-left alone.
+.data/ (installing Debian's packages with apt-get if needed). As root, PostgreSQL runs as
+the postgres system user; when that user cannot reach the checkout (a parent folder such
+as /root or a `mktemp -d` folder is closed to others), the cluster is kept in
+/var/lib/postgresql/flock-<hash of the checkout path> and .data/postgres links there.
+Servers started by a `dev`/`test`/`bench` run are stopped when it ends; servers that were
+already running are left alone.
 
 Only the standard library is imported at module level; psycopg and redis come from the
 virtualenv and are imported when needed.
@@ -21,6 +25,7 @@ from __future__ import annotations
 
 import contextlib
 import glob
+import hashlib
 import os
 import pwd
 import shlex
@@ -36,9 +41,11 @@ from urllib.parse import unquote, urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
 DATA = ROOT / ".data"
-PG_DIR = DATA / "postgres"
-PG_DATA = PG_DIR / "data"
-PG_LOG = PG_DIR / "log"
+PG_DIR = DATA / "postgres"  # the cluster's folder (data/, log, socket), or a link to it
+# Where the cluster goes when the postgres user cannot reach the checkout: that user's home,
+# which Debian's package makes (postgres-owned, not world-writable, never swept like /var/tmp).
+PG_OUTSIDE_BASE = Path("/var/lib/postgresql")
+PG_OUTSIDE_MARKER = "flock-checkout"  # names the checkout; only folders with it are deleted
 REDIS_DIR = DATA / "redis"
 REDIS_PID = REDIS_DIR / "redis.pid"
 REDIS_LOG = REDIS_DIR / "log"
@@ -174,7 +181,7 @@ class PgTarget:
                     conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(self.dbname)))
 
 
-def pg_bindir() -> Path | None:
+def pg_bindir(data: Path) -> Path | None:
     found = glob.glob("/usr/lib/postgresql/*/bin/pg_ctl")
 
     def version(p: str) -> float:
@@ -183,16 +190,54 @@ def pg_bindir() -> Path | None:
         except ValueError:
             return 0.0
 
-    if PG_DATA.joinpath("PG_VERSION").exists():  # an existing cluster needs its own version
-        want = PG_DATA.joinpath("PG_VERSION").read_text().strip()
+    if has_cluster(data):  # an existing cluster needs its own version
+        want = data.joinpath("PG_VERSION").read_text().strip()
         found_for = [p for p in found if Path(p).parent.parent.name == want]
         if found and not found_for:
             raise Fail(
-                f"{PG_DATA} was made by PostgreSQL {want}, which is not installed here. "
+                f"{data} was made by PostgreSQL {want}, which is not installed here. "
                 "Run `make clean-data` to start over with a fresh local database."
             )
         found = found_for
     return Path(max(found, key=version)).parent if found else None
+
+
+def has_cluster(data: Path) -> bool:
+    try:
+        return data.joinpath("PG_VERSION").exists()
+    except OSError:  # a folder of another user's server: not ours to run
+        return False
+
+
+def shown(path: Path) -> str:
+    return str(path.relative_to(ROOT)) if path.is_relative_to(ROOT) else str(path)
+
+
+def pg_outside_home() -> Path:
+    digest = hashlib.sha256(str(ROOT).encode()).hexdigest()[:12]
+    return PG_OUTSIDE_BASE / f"flock-{digest}"
+
+
+def is_outside_home(path: Path) -> bool:
+    try:
+        return path.joinpath(PG_OUTSIDE_MARKER).is_file()
+    except OSError:
+        return False
+
+
+def pg_home() -> Path:
+    """The folder of the project-local cluster: .data/postgres, or where that link points."""
+    return PG_DIR.resolve() if PG_DIR.is_symlink() else PG_DIR
+
+
+def pg_homes() -> list[Path]:
+    """Every folder a cluster of this checkout may run from. The outside one without a link
+    is what deleting .data by hand left behind; `stop` must still find it."""
+    homes = [pg_home()]
+    outside = pg_outside_home()
+    if outside not in homes and is_outside_home(outside):
+        homes.append(outside)
+    return homes
 
 
 def as_pg_owner(cmd: list[str]) -> list[str]:
@@ -200,31 +245,99 @@ def as_pg_owner(cmd: list[str]) -> list[str]:
     return ["runuser", "-u", "postgres", "--", *cmd] if is_root() else cmd
 
 
-def prepare_pg_dir() -> None:
-    PG_DIR.mkdir(parents=True, exist_ok=True)
-    if not is_root():
-        return
+def pg_owner_can(*test_args: str) -> bool:
+    return run_quiet(as_pg_owner(["test", *test_args])).returncode == 0
+
+
+def postgres_user() -> pwd.struct_passwd:
     try:
-        pw = pwd.getpwnam("postgres")
+        return pwd.getpwnam("postgres")
     except KeyError:
         log("creating the postgres system user")
         subprocess.run(["useradd", "--system", "--no-create-home", "postgres"], check=True)
-        pw = pwd.getpwnam("postgres")
-    for p in [PG_DIR, *PG_DIR.rglob("*")]:
+        return pwd.getpwnam("postgres")
+
+
+def make_outside_home(home: Path) -> None:
+    """Create `home` in PG_OUTSIDE_BASE, marked as this checkout's (root only)."""
+    if not PG_OUTSIDE_BASE.is_dir():
+        PG_OUTSIDE_BASE.mkdir(parents=True)
+        PG_OUTSIDE_BASE.chmod(0o755)  # explicit: a umask of 077 would shut postgres out
+    try:
+        home.mkdir()
+    except FileExistsError:
+        if home.is_symlink() or not home.is_dir() or any(home.iterdir()):
+            raise Fail(
+                f"{home} already exists and was not made by devenv for {ROOT}. Remove it "
+                "(or move it away), or set DATABASE_URL to a reachable server."
+            ) from None
+    home.chmod(0o755)
+    home.joinpath(PG_OUTSIDE_MARKER).write_text(f"{ROOT}\n")
+
+
+def move_pg_home_outside() -> None:
+    """The postgres user cannot reach the checkout: keep the cluster in its own home and
+    make .data/postgres a link to it, so that stop and clean-data find it again."""
+    if has_cluster(PG_DIR / "data"):
+        raise Fail(
+            f"{PG_DIR} holds a PostgreSQL cluster the postgres user cannot reach: a parent "
+            "folder of the checkout is not accessible to other users (was the checkout "
+            "moved?). Run `make clean-data` to start over with a fresh cluster kept in "
+            f"{PG_OUTSIDE_BASE}, or allow access (chmod o+x on the parents)."
+        )
+    if PG_DIR.exists():
+        shutil.rmtree(PG_DIR)  # left by an earlier failed start; it holds no cluster
+    home = pg_outside_home()
+    make_outside_home(home)
+    PG_DIR.symlink_to(home, target_is_directory=True)
+    log(
+        f"the postgres user cannot reach {ROOT} (a parent folder is closed to other users), "
+        f"so the local PostgreSQL keeps its data in {home}; .data/postgres links there"
+    )
+
+
+def discard_stale_outside_home() -> None:
+    """An outside cluster whose .data/postgres link is gone was deleted with .data: a fresh
+    start was asked for, as it is for a cluster kept in the checkout."""
+    home = pg_outside_home()
+    if PG_DIR.is_symlink() or not is_outside_home(home):
+        return
+    stop_cluster(home / "data", quiet=True)
+    log(f"removing {home}, the local PostgreSQL data left behind when .data was deleted")
+    shutil.rmtree(home)
+
+
+def prepare_pg_home() -> Path:
+    """Make the cluster's folder, writable by the user the server runs as, and return it."""
+    DATA.mkdir(parents=True, exist_ok=True)
+    if not is_root():  # the server runs as us: any folder we can write to will do
+        home = pg_home()
+        home.mkdir(exist_ok=True)
+        return home
+    pw = postgres_user()
+    if not PG_DIR.is_symlink():
+        discard_stale_outside_home()
+        if not pg_owner_can("-x", str(DATA)):
+            move_pg_home_outside()
+    elif not pg_home().exists():
+        make_outside_home(pg_home())  # the link survived, its folder did not
+    home = pg_home()
+    home.mkdir(exist_ok=True)
+    for p in [home, *home.rglob("*")]:
         if p.lstat().st_uid != pw.pw_uid:
             os.lchown(p, pw.pw_uid, pw.pw_gid)
-    if run_quiet(as_pg_owner(["test", "-w", str(PG_DIR)])).returncode != 0:
+    if not pg_owner_can("-w", str(home)):
         raise Fail(
-            f"The postgres user cannot write to {PG_DIR}: a parent folder of the checkout is "
-            "not accessible to other users. Allow it (chmod o+x on the parents), or set "
-            "DATABASE_URL to a reachable server."
+            f"The postgres user cannot write to {home}. Make it writable for that user (or "
+            "run `make clean-data` to start over), or set DATABASE_URL to a reachable server."
         )
+    return home
 
 
-def pg_running(bindir: Path) -> bool:
-    if not PG_DATA.joinpath("PG_VERSION").exists():
+def pg_running(bindir: Path, data: Path) -> bool:
+    if not has_cluster(data):
         return False
-    cmd = as_pg_owner([str(bindir / "pg_ctl"), "-D", str(PG_DATA), "status"])
+    cmd = as_pg_owner([str(bindir / "pg_ctl"), "-D", str(data), "status"])
     return run_quiet(cmd).returncode == 0
 
 
@@ -281,7 +394,7 @@ def ensure_postgres(for_tests: bool) -> bool:
     if port_open(t.host, t.port):
         raise Fail(taken_msg)
 
-    bindir = pg_bindir()
+    bindir = pg_bindir(pg_home() / "data")
     if bindir is None:
         log("PostgreSQL server binaries not found; installing Debian's postgresql package")
         apt_install("postgresql")
@@ -292,32 +405,34 @@ def ensure_postgres(for_tests: bool) -> bool:
             disable_fresh_debian_cluster(t.port)
             if port_open(t.host, t.port):
                 raise Fail(taken_msg)
-        bindir = pg_bindir()
+        bindir = pg_bindir(pg_home() / "data")
         if bindir is None:
             raise Fail("Installed postgresql but found no /usr/lib/postgresql/*/bin/pg_ctl.")
 
-    prepare_pg_dir()
-    if not PG_DATA.joinpath("PG_VERSION").exists():
-        log(f"initialising a local PostgreSQL cluster in {PG_DATA}")
-        base = [str(bindir / "initdb"), "-D", str(PG_DATA), "-A", "trust", "-U", "postgres"]
+    home = prepare_pg_home()
+    data, logfile = home / "data", home / "log"
+    bindir = pg_bindir(data)  # prepare may have replaced the cluster with a fresh folder
+    if not has_cluster(data):
+        log(f"initialising a local PostgreSQL cluster in {data}")
+        base = [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
         base += ["--encoding", "UTF8"]
         for locale in ("C.UTF-8", "C"):
             r = run_quiet(as_pg_owner([*base, "--locale", locale]))
             if r.returncode == 0:
                 break
-            run_quiet(as_pg_owner(["rm", "-rf", str(PG_DATA)]))
+            run_quiet(as_pg_owner(["rm", "-rf", str(data)]))
         else:
             raise Fail(f"initdb failed:\n{r.stdout[-3000:]}\nFix the above, or set DATABASE_URL.")
-    elif pg_running(bindir):
+    elif pg_running(bindir, data):
         raise Fail(
-            f"The project-local PostgreSQL ({PG_DATA}) is already running, but not on port "
+            f"The project-local PostgreSQL ({data}) is already running, but not on port "
             f"{t.port}. Run `python scripts/devenv.py stop` (or `make clean-data`) first."
         )
 
-    opts = [f"-k {PG_DIR} -p {t.port} -c listen_addresses=127.0.0.1"]
+    opts = [f"-k {home} -p {t.port} -c listen_addresses=127.0.0.1"]
     opts += [f"-c {o}" for o in pg_settings(for_tests)]
-    log(f"starting a local PostgreSQL on 127.0.0.1:{t.port} (log: {PG_LOG.relative_to(ROOT)})")
-    cmd = [str(bindir / "pg_ctl"), "-D", str(PG_DATA), "-l", str(PG_LOG), "-w", "-t", "30"]
+    log(f"starting a local PostgreSQL on 127.0.0.1:{t.port} (log: {shown(logfile)})")
+    cmd = [str(bindir / "pg_ctl"), "-D", str(data), "-l", str(logfile), "-w", "-t", "30"]
     cmd += ["-o", " ".join(opts), "start"]
     r = run_quiet(as_pg_owner(cmd))
     if r.returncode == 0:
@@ -329,23 +444,27 @@ def ensure_postgres(for_tests: bool) -> bool:
             time.sleep(0.3)
     stop_postgres(quiet=True)  # whatever half-started, do not leave it behind
     raise Fail(
-        f"The local PostgreSQL did not start. Last lines of {PG_LOG}:\n{tail(PG_LOG)}\n\n"
+        f"The local PostgreSQL did not start. Last lines of {logfile}:\n{tail(logfile)}\n\n"
         f"{r.stdout.strip()}\nFix the problem above (or run `make clean-data` to start from a "
         "fresh data folder), or set DATABASE_URL to a reachable server."
     )
 
 
-def stop_postgres(quiet: bool = False) -> bool:
+def stop_cluster(data: Path, quiet: bool = False) -> bool:
     try:
-        bindir = pg_bindir() if PG_DATA.joinpath("PG_VERSION").exists() else None
+        bindir = pg_bindir(data) if has_cluster(data) else None
     except Fail:
         return False
-    if bindir is None or not pg_running(bindir):
+    if bindir is None or not pg_running(bindir, data):
         return False
     if not quiet:
         log("stopping the local PostgreSQL")
-    run_quiet(as_pg_owner([str(bindir / "pg_ctl"), "-D", str(PG_DATA), "stop", "-m", "fast"]))
+    run_quiet(as_pg_owner([str(bindir / "pg_ctl"), "-D", str(data), "stop", "-m", "fast"]))
     return True
+
+
+def stop_postgres(quiet: bool = False) -> bool:
+    return any([stop_cluster(home / "data", quiet) for home in pg_homes()])
 
 
 # --------------------------------------------------------------------------- Redis
@@ -427,10 +546,19 @@ def stop_local_redis() -> bool:
     log("stopping the local Redis")
     os.kill(pid, signal.SIGTERM)  # with --save "" this just exits
     for _ in range(50):
-        if not Path(f"/proc/{pid}").exists():
+        if not process_running(pid):
             break
         time.sleep(0.1)
     return True
+
+
+def process_running(pid: int) -> bool:
+    """False once it has exited, even while a slow init has yet to reap it (a zombie)."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return False
+    return stat.rpartition(")")[2].split()[0] not in ("Z", "X")
 
 
 # --------------------------------------------------------------------------- services
@@ -694,6 +822,20 @@ def cmd_stop() -> int:
     return 0
 
 
+def cmd_clean_data() -> int:
+    cmd_stop()
+    outside = [h for h in pg_homes() if h != PG_DIR and is_outside_home(h)]
+    for path in [*outside, DATA]:
+        if not path.exists():
+            continue
+        log(f"removing {path}")
+        try:
+            shutil.rmtree(path)  # links inside are removed, not followed
+        except OSError as exc:
+            raise Fail(f"Could not remove {path}: {exc}. Remove it yourself (as root?).") from None
+    return 0
+
+
 def reexec_in_venv() -> None:
     """`scripts/devenv.py …` run by a system python: switch to the project's virtualenv."""
     venv_py = ROOT / ".venv" / "bin" / "python"
@@ -704,7 +846,7 @@ def reexec_in_venv() -> None:
 def main(argv: list[str]) -> int:
     # Everything devenv runs is development: settings default to production.
     os.environ.setdefault("DJANGO_DEBUG", "true")
-    usage = "usage: devenv.py {dev|test [pytest args...]|services|stop|bench}"
+    usage = "usage: devenv.py {dev|test [pytest args...]|services|stop|clean-data|bench}"
     if not argv or argv[0] in ("-h", "--help"):
         print(__doc__ if argv else usage)
         return 0 if argv else 2
@@ -717,6 +859,7 @@ def main(argv: list[str]) -> int:
         "test": lambda: cmd_test(rest),
         "services": cmd_services,
         "stop": cmd_stop,
+        "clean-data": cmd_clean_data,
         "bench": cmd_bench,
     }
     if cmd not in handlers:
