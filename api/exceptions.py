@@ -7,10 +7,13 @@ method, malformed JSON).
 
 from __future__ import annotations
 
+import difflib
 import math
+from collections.abc import Iterable
 from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
 from rest_framework import exceptions, status
@@ -49,6 +52,23 @@ def rule_errors(errors: list[RuleError], *, prefix: str = "", status_code: int =
     return ApiError(
         [error(prefixed(prefix, e.path), e.message) for e in errors], status_code=status_code
     )
+
+
+def unknown_keys(data: Any, known: Iterable[str]) -> list[dict[str, str]]:
+    """An error for each key of a body object that nothing reads: a typo
+    (`conditons`) must not be dropped silently. Names the closest known key."""
+    if not isinstance(data, dict):
+        return []
+    known = list(known)
+    found = []
+    for key in data:
+        if key in known:
+            continue
+        shown = "".join(ch if ch.isprintable() else "?" for ch in str(key)[:50])
+        close = difflib.get_close_matches(str(key), known, n=1)
+        hint = f"; did you mean '{close[0]}'?" if close else "."
+        found.append(error(shown, f"Unknown field '{shown}'{hint}"))
+    return found
 
 
 def prefixed(prefix: str, path: str) -> str:
@@ -111,6 +131,12 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         exc = rule_errors(exc.errors)
     elif isinstance(exc, DjangoValidationError):
         exc = ApiError(_django_validation_errors(exc))
+    elif isinstance(exc, RequestDataTooBig):
+        # Django's form-body limit, should anything read `request.body` (the API's
+        # parser does not; see api/parsers.py).
+        exc = ApiError(
+            [error("", "The request body is too large; send less at a time.")], status_code=413
+        )
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: Django's 500 handling, logging and admin mail take over

@@ -42,11 +42,16 @@ WITH_PATH = {"404": "There is nothing with this id."}
 
 
 def add_shared_parts(result, generator, request, public):
-    """The rule-tree components, and the error responses every operation can give
-    (all as `{"errors": [{"path", "message"}]}`)."""
+    """The rule-tree components, request bodies closed to unknown keys, and the error
+    responses every operation can give (all as `{"errors": [{"path", "message"}]}`)."""
     schemas = result.setdefault("components", {}).setdefault("schemas", {})
     schemas.update(RULE_COMPONENTS)
     schemas.setdefault("Errors", ERRORS_SCHEMA)
+    for name, schema in schemas.items():
+        if name.endswith("Request") and "properties" in schema:
+            # Every body is read whole: a key it does not know is a 400 (api.views._valid,
+            # contacts.services.contact_clean), never dropped.
+            schema["additionalProperties"] = False
     for operations in result.get("paths", {}).values():
         for operation in operations.values():
             locations = {parameter["in"] for parameter in operation.get("parameters", [])}

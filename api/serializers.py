@@ -14,30 +14,50 @@ from mailing.models import Mailing
 
 # -- rule trees (SPEC §2) -----------------------------------------------------------
 
+# `logic` as other tools send it: AND or OR (and all / any, as `match` has them), any case.
+LOGIC_WORDS = {"and": "all", "all": "all", "or": "any", "any": "any"}
+LOGIC_PATTERN = "^([Aa][Nn][Dd]|[Oo][Rr]|[Aa][Ll][Ll]|[Aa][Nn][Yy])$"
 RULE_REF = {"$ref": "#/components/schemas/Rule"}
 RULE_GROUP_REF = {"$ref": "#/components/schemas/RuleGroup"}
 RULE_COMPONENTS = {
     "Condition": {
         "type": "object",
         "description": "`{field, op, value}`; `operator` is accepted for `op` (seed 002). "
-        "`value` is left out for is_set / is_not_set.",
+        "`value` is left out for is_set / is_not_set. Any other key is a 400.",
         "properties": {
             "field": {"type": "string", "example": "leadScore"},
             "op": {"type": "string", "example": "gte"},
-            "operator": {"type": "string", "example": "gte"},
+            "operator": {
+                "type": "string",
+                "example": "gte",
+                "description": "Another name for `op`.",
+            },
             "value": {"description": "Text, number, true/false, a date or a list of them."},
         },
         "required": ["field"],
+        "additionalProperties": False,
     },
     "RuleGroup": {
         "type": "object",
-        "description": "A group of rules: all (AND) or any (OR) of them, negated if asked.",
+        "description": "A group of rules: all (AND) or any (OR) of them, negated if asked. "
+        "`logic` and `conditions` are accepted for `match` and `rules`; any other key is a 400.",
         "properties": {
             "match": {"type": "string", "enum": ["all", "any"]},
+            "logic": {
+                "type": "string",
+                "pattern": LOGIC_PATTERN,
+                "description": "Another name for `match`: AND (all) or OR (any), in any case.",
+            },
             "negate": {"type": "boolean"},
             "rules": {"type": "array", "items": RULE_REF},
+            "conditions": {
+                "type": "array",
+                "items": RULE_REF,
+                "description": "Another name for `rules`.",
+            },
         },
-        "required": ["rules"],
+        "anyOf": [{"required": ["rules"]}, {"required": ["conditions"]}],
+        "additionalProperties": False,
     },
     "Rule": {"anyOf": [RULE_GROUP_REF, {"$ref": "#/components/schemas/Condition"}]},
 }
@@ -58,7 +78,7 @@ class RulesInputField(serializers.JSONField):
 
 
 def _check_group(data: dict) -> None:
-    # ("conditions" is the parser's old spelling of "rules".)
+    # ("conditions" is other tools' spelling of "rules".)
     if "rules" not in data and "conditions" not in data:
         raise serializers.ValidationError("A group needs its 'rules': a list of conditions.")
 
@@ -80,6 +100,21 @@ class RulesOutputField(serializers.JSONField):
 @extend_schema_field(RULE_GROUP_REF)
 class FilterOutputField(serializers.JSONField):
     pass
+
+
+@extend_schema_field({"type": "string", "pattern": LOGIC_PATTERN, "example": "AND"})
+class LogicField(serializers.Field):
+    """`match` as other tools spell it: AND / OR (or all / any), in any case."""
+
+    default_error_messages = {"invalid": "Logic must be AND or OR."}
+
+    def to_internal_value(self, data):
+        if not isinstance(data, str) or data.lower() not in LOGIC_WORDS:
+            self.fail("invalid")
+        return LOGIC_WORDS[data.lower()]
+
+    def to_representation(self, value):
+        return value
 
 
 class TextField(serializers.CharField):
@@ -111,25 +146,32 @@ class ErrorsSerializer(serializers.Serializer):
     errors = ErrorSerializer(many=True)
 
 
-class SegmentWriteSerializer(serializers.Serializer):
-    name = TextField(max_length=200)
-    description = TextField(max_length=5000, required=False, allow_blank=True)
+class SegmentPreviewSerializer(serializers.Serializer):
+    """A rule tree as a body gives it: `match` + `rules`, or `filter`. `logic` and
+    `conditions` are the names other tools use for `match` and `rules`."""
+
     match = serializers.ChoiceField(
         ["all", "any"], required=False, help_text="How the `rules` list combines (default all)."
+    )
+    logic = LogicField(
+        required=False,
+        help_text="Another name for `match`: AND (all) or OR (any), in any case.",
     )
     rules = RulesInputField(
         required=False,
         help_text="The conditions (a bare list means all of them), or a whole group.",
     )
+    conditions = RulesInputField(required=False, help_text="Another name for `rules`.")
     filter = FilterInputField(
         required=False, help_text="The whole rule tree, instead of `match` and `rules`."
     )
 
 
-class SegmentPreviewSerializer(serializers.Serializer):
-    match = serializers.ChoiceField(["all", "any"], required=False)
-    rules = RulesInputField(required=False)
-    filter = FilterInputField(required=False)
+class SegmentWriteSerializer(SegmentPreviewSerializer):
+    """A segment: its name, and its rules as for a preview."""
+
+    name = TextField(max_length=200)
+    description = TextField(max_length=5000, required=False, allow_blank=True)
 
 
 class SegmentSerializer(serializers.Serializer):
@@ -208,6 +250,15 @@ class ContactSerializer(ContactSummarySerializer):
     groups = serializers.ListField(child=serializers.CharField())
 
 
+class IgnoredField(serializers.JSONField):
+    """A key of the API's contacts that nobody writes (`id`, `status`, …): accepted
+    and ignored, so that a contact read from the API can be sent back as it is."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "Read-only: accepted and ignored.")
+        super().__init__(required=False, **kwargs)
+
+
 def _optional_text(name: str) -> serializers.CharField:
     return serializers.CharField(
         max_length=TEXT_FIELDS[name], allow_blank=True, allow_null=True, required=False
@@ -245,6 +296,13 @@ class ContactWriteSerializer(serializers.Serializer):
         required=False,
         help_text="Group names; new names are created. POST adds them, PATCH sets exactly these.",
     )
+    # contacts.services.READ_ONLY_FIELDS (tests/api/test_schema.py checks that they agree).
+    id = IgnoredField()
+    name = IgnoredField()
+    full_name = IgnoredField()
+    status = IgnoredField()
+    updated_at = IgnoredField()
+    soft_bounces = IgnoredField()
 
 
 class ContactPatchSerializer(ContactWriteSerializer):

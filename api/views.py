@@ -43,18 +43,44 @@ from segments.selectors import preview, segment_audience, segment_contacts, segm
 
 from . import examples
 from . import serializers as s
-from .exceptions import ApiError, conflict, error, invalid, prefixed, rule_errors
+from .exceptions import (
+    ApiError,
+    conflict,
+    error,
+    flatten,
+    invalid,
+    prefixed,
+    rule_errors,
+    unknown_keys,
+)
 from .pagination import KEYSET_PARAMETERS, PAGE_PARAMETERS, paginated_response, whole_number
+from .parsers import ApiRequest
 
 ERRORS = s.ErrorsSerializer
 
 # -- helpers --------------------------------------------------------------------------
 
 
+class ApiView(APIView):
+    """What every API view shares: a request that reads chunked bodies too."""
+
+    def initialize_request(self, request, *args, **kwargs) -> ApiRequest:
+        return ApiRequest(
+            request,
+            parsers=self.get_parsers(),
+            authenticators=self.get_authenticators(),
+            negotiator=self.get_content_negotiator(),
+            parser_context=self.get_parser_context(request),
+        )
+
+
 def _valid(serializer_class, request: Request, **kwargs) -> dict:
-    """The request body validated by a serializer, or a 400 listing every problem."""
+    """The request body validated by a serializer, or a 400 listing every problem,
+    keys that the serializer does not know among them (DRF would drop them)."""
     serializer = serializer_class(data=request.data, **kwargs)
-    serializer.is_valid(raise_exception=True)
+    unknown = unknown_keys(request.data, serializer.fields)
+    if not serializer.is_valid() or unknown:
+        raise ApiError(unknown + flatten(serializer.errors))
     return serializer.validated_data
 
 
@@ -128,28 +154,39 @@ def segment_json(segment: ContactSegment, *, contacts_count: int | None | bool =
 
 
 def _tree_from(data: dict, *, base: dict | None = None) -> tuple[dict | None, str]:
-    """The rule tree a body describes, and where its errors point ("" or "filter").
+    """The rule tree a body describes, and where its errors point ("", "rules",
+    "conditions" or "filter").
 
     `filter` is a whole tree; `rules` a list (combined by `match`, default all) or
-    a whole group. On PATCH, `base` (the saved tree) supplies what is left out.
+    a whole group; `conditions` and `logic` are other tools' names for `rules` and
+    `match` (the serializer has read `logic` as all / any). On PATCH, `base` (the
+    saved tree) supplies what is left out.
     """
+    for key, alias in (("rules", "conditions"), ("match", "logic")):
+        if key in data and alias in data:
+            raise invalid(alias, f"Send either '{key}' or '{alias}', not both.")
+    rules_key = "conditions" if "conditions" in data else "rules"
+    match_key = "logic" if "logic" in data else "match"
     if "filter" in data:
-        for other in ("rules", "match"):
+        for other in (rules_key, match_key):
             if other in data:
                 raise invalid(other, f"Send either '{other}' or 'filter', not both.")
         return data["filter"], "filter"
-    rules, match = data.get("rules"), data.get("match")
+    rules, match = data.get(rules_key), data.get(match_key)
     if isinstance(rules, dict):
         if match is not None:
-            raise invalid("match", "Put 'match' inside 'rules' when 'rules' is a group.")
-        return rules, "rules"
+            raise invalid(
+                match_key, f"Put '{match_key}' inside '{rules_key}' when '{rules_key}' is a group."
+            )
+        return rules, rules_key
     if rules is None and match is None:
         return None, ""
     base = base or {}
+    # Under the key it was sent as, so that the parser's error paths say it too.
     tree = {
         "match": match or base.get("match", "all"),
         "negate": bool(base.get("negate", False)),
-        "rules": rules if rules is not None else base.get("rules", []),
+        rules_key: rules if rules is not None else base.get("rules", []),
     }
     return tree, ""
 
@@ -161,7 +198,8 @@ def _checked_tree(tree: Any, prefix: str, *, segment_id: int | None = None) -> d
     except RuleErrors as exc:
         raise rule_errors(exc.errors, prefix=prefix) from None
     if count_conditions(canonical) == 0:
-        raise invalid(prefixed(prefix, "rules"), "Add at least one condition to save.")
+        rules_key = "conditions" if isinstance(tree, dict) and "conditions" in tree else "rules"
+        raise invalid(prefixed(prefix, rules_key), "Add at least one condition to save.")
     return canonical
 
 
@@ -169,7 +207,7 @@ def _segment_url(request: Request, segment: ContactSegment) -> str:
     return request.build_absolute_uri(reverse("api:segment", args=[segment.pk]))
 
 
-class SegmentListView(APIView):
+class SegmentListView(ApiView):
     @extend_schema(
         operation_id="segments_list",
         summary="List segments",
@@ -220,7 +258,7 @@ def _segments_json(segments: Sequence[ContactSegment]) -> list[dict]:
     return [segment_json(segment) for segment in segments]
 
 
-class SegmentDetailView(APIView):
+class SegmentDetailView(ApiView):
     @extend_schema(
         operation_id="segments_retrieve",
         summary="One segment",
@@ -331,7 +369,7 @@ SEGMENT_CONTACTS_DESCRIPTION = (
 )
 
 
-class SegmentContactsView(APIView):
+class SegmentContactsView(ApiView):
     @extend_schema(
         operation_id="segments_contacts",
         summary="A segment's contacts",
@@ -345,7 +383,7 @@ class SegmentContactsView(APIView):
         return _segment_contacts_page(request, _get_segment(segment_id))
 
 
-class SegmentContactsByQueryView(APIView):
+class SegmentContactsByQueryView(ApiView):
     @extend_schema(
         operation_id="segments_contacts_by_query",
         summary="A segment's contacts (seed 002 spelling)",
@@ -368,7 +406,7 @@ class SegmentContactsByQueryView(APIView):
         return _segment_contacts_page(request, _get_segment(segment_id))
 
 
-class SegmentPreviewView(APIView):
+class SegmentPreviewView(ApiView):
     @extend_schema(
         operation_id="segments_preview",
         summary="Preview rules without saving",
@@ -434,7 +472,7 @@ def mailing_json(mailing: Mailing, *, progress=None) -> dict:
     }
 
 
-class SegmentSendView(APIView):
+class SegmentSendView(ApiView):
     @extend_schema(
         operation_id="segments_send",
         summary="Send a mailing to a segment",
@@ -482,7 +520,7 @@ class SegmentSendView(APIView):
         )
 
 
-class MailingListView(APIView):
+class MailingListView(ApiView):
     @extend_schema(
         operation_id="mailings_list",
         summary="List mailings",
@@ -496,7 +534,7 @@ class MailingListView(APIView):
         return paginated_response(request, mailings, lambda rows: [mailing_json(m) for m in rows])
 
 
-class MailingDetailView(APIView):
+class MailingDetailView(ApiView):
     @extend_schema(
         operation_id="mailings_retrieve",
         summary="One mailing",
@@ -590,7 +628,7 @@ CONTACT_FILTERS = [
 ]
 
 
-class ContactListView(APIView):
+class ContactListView(ApiView):
     @extend_schema(
         operation_id="contacts_list",
         summary="List contacts",
@@ -689,7 +727,7 @@ class ContactListView(APIView):
         return Response(_contact_json(result.id), status=code)
 
 
-class ContactDetailView(APIView):
+class ContactDetailView(ApiView):
     @extend_schema(
         operation_id="contacts_retrieve",
         summary="One contact",
@@ -740,7 +778,7 @@ class ContactDetailView(APIView):
 # -- tags and groups ------------------------------------------------------------------
 
 
-class TagListView(APIView):
+class TagListView(ApiView):
     @extend_schema(
         operation_id="tags_list",
         summary="List tags",
@@ -780,7 +818,7 @@ def _named_create(model: type[Tag] | type[Group], data: dict) -> Response:
     return Response(row, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
 
 
-class GroupListView(APIView):
+class GroupListView(ApiView):
     @extend_schema(
         operation_id="groups_list",
         summary="List groups (static lists)",
@@ -814,7 +852,7 @@ def _get_group(group_id: int) -> Group:
     return group
 
 
-class GroupMembersView(APIView):
+class GroupMembersView(ApiView):
     @extend_schema(
         operation_id="groups_members_list",
         summary="A group's members",
@@ -849,7 +887,7 @@ class GroupMembersView(APIView):
         )
 
 
-class GroupMemberView(APIView):
+class GroupMemberView(ApiView):
     @extend_schema(
         operation_id="groups_members_remove",
         summary="Take a contact out of a group",
@@ -864,7 +902,7 @@ class GroupMemberView(APIView):
         return Response(status=status.HTTP_204_NO_CONTENT)
 
 
-class NotFoundView(APIView):
+class NotFoundView(ApiView):
     """Any other path under /api/: a JSON 404 (after authentication, like the rest)."""
 
     schema = None

@@ -226,7 +226,9 @@ if not re.fullmatch(r"[1-9][0-9]*/(s|sec|second|m|min|minute|h|hour|d|day)", API
         f"FLOCK_API_RATE={API_RATE!r} is not a rate; use a number per second, min, hour "
         "or day, e.g. 6000/min."
     )
-# The largest JSON body the API reads (1,000 contacts with custom fields fit easily).
+# The largest JSON body the API reads (1,000 contacts with custom fields fit easily),
+# with or without Content-Length; api/parsers.py applies it, as a JSON 413. Django's
+# DATA_UPLOAD_MAX_MEMORY_SIZE keeps its 2.5 MB default for the dashboard's forms.
 API_MAX_BODY_BYTES = env_int("FLOCK_API_MAX_BODY_BYTES", 5 * 1024 * 1024)
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [

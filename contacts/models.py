@@ -61,17 +61,40 @@ _NOT_SAVED = frozenset({"id", "tag_ids", "full_name", "updated_at"})
 _CONTROL_CHARACTER = re.compile("[\x00-\x1f]")
 
 
-def validate_custom_fields(value) -> None:
-    """An object of name → string, number, boolean or null (SPEC §1)."""
+def normalise_custom_fields(value) -> dict:
+    """Custom fields with the spaces around each name removed, or a ValidationError.
+
+    The one rule for every writer (API, admin, services): rules name a field as
+    `customField:plan` and the parser strips that name, so a field stored as
+    " plan " could never be matched. Two names that are one once stripped
+    ("plan" and " plan ") are an error, not a silent choice between their values.
+    """
     if not isinstance(value, dict):
         raise ValidationError("Custom fields must be an object of name: value pairs.")
+    clean: dict = {}
+    given: dict[str, str] = {}
     for name, item in value.items():
-        if not name.strip() or _CONTROL_CHARACTER.search(name):
+        if not isinstance(name, str) or not name.strip() or _CONTROL_CHARACTER.search(name):
             raise ValidationError(f"Custom field name {name!r} is empty or has control characters.")
+        stripped = name.strip()
+        if stripped in clean:
+            raise ValidationError(
+                f"Custom fields {given[stripped]!r} and {name!r} are the same name once the "
+                "spaces around it are removed; keep only one of them."
+            )
         if isinstance(item, dict | list):
             raise ValidationError(
-                f"Custom field '{name}' must be text, a number, true/false or a date, not a list."
+                f"Custom field '{stripped}' must be text, a number, true/false or a date, "
+                "not a list."
             )
+        clean[stripped], given[stripped] = item, name
+    return clean
+
+
+def validate_custom_fields(value) -> None:
+    """An object of name → string, number, boolean or null (SPEC §1), whose names
+    stay distinct once stripped (Contact.clean_fields() strips them)."""
+    normalise_custom_fields(value)
 
 
 class Contact(models.Model):
@@ -215,6 +238,12 @@ class Contact(models.Model):
     def get_absolute_url(self) -> str:
         return reverse("contacts:detail", args=[self.pk])
 
+    def clean_fields(self, exclude=None) -> None:
+        super().clean_fields(exclude=exclude)  # validate_custom_fields among the rest
+        if isinstance(self.custom_fields, dict) and "custom_fields" not in (exclude or ()):
+            # Valid, so normalising cannot fail; the admin saves the stripped names.
+            self.custom_fields = normalise_custom_fields(self.custom_fields)
+
     @classmethod
     def from_db(cls, db, field_names, values):
         contact = super().from_db(db, field_names, values)
@@ -255,7 +284,8 @@ class ContactTag(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contact_id} tagged {self.tag_id}"
+        # The label of a row in the contact's "tags" inline (which select_related()s it).
+        return self.tag.name
 
 
 class GroupMembership(models.Model):
@@ -274,4 +304,5 @@ class GroupMembership(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.contact_id} in group {self.group_id}"
+        # The label of a row in the contact's "groups" inline (which select_related()s it).
+        return self.group.name

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import json
 import math
 import re
@@ -18,7 +19,7 @@ from django.db.models.functions import Lower
 from django.utils import timezone
 from django.utils.dateparse import parse_date, parse_datetime
 
-from .models import Contact, ContactTag, Group, GroupMembership, Tag, validate_custom_fields
+from .models import Contact, ContactTag, Group, GroupMembership, Tag, normalise_custom_fields
 
 
 def tag_get_or_create(*, name: str) -> Tag:
@@ -150,8 +151,10 @@ def contact_clean(raw: Any, *, partial: bool = False) -> dict[str, Any]:
         if key in READ_ONLY_FIELDS:
             continue
         if key not in WRITABLE_FIELDS:
-            shown = key if len(key) <= 50 else key[:50] + "…"
-            errors.append(FieldError(_printable(shown), f"Unknown field '{_printable(shown)}'."))
+            shown = _printable(key if len(key) <= 50 else key[:50] + "…")
+            close = difflib.get_close_matches(key, sorted(WRITABLE_FIELDS), n=1)
+            hint = f"; did you mean '{close[0]}'?" if close else "."
+            errors.append(FieldError(shown, f"Unknown field '{shown}'{hint}"))
             continue
         try:
             clean[key] = _CLEANERS[key](value)
@@ -279,10 +282,9 @@ def _clean_custom_fields(value: Any) -> dict:
             raise _Invalid(f"Custom field '{_printable(name)}' is too large a number.")
         clean[name] = item
     try:
-        validate_custom_fields(clean)
+        return normalise_custom_fields(clean)  # names stripped, as rules read them
     except ValidationError as exc:
         raise _Invalid(exc.messages[0]) from None
-    return clean
 
 
 def _clean_names(max_length: int, kind: str):

@@ -139,6 +139,10 @@ class _Parser:
         return tree
 
     def group(self, node: dict, *, path: str, depth: int) -> dict:
+        for key, alias in (("match", "logic"), ("rules", "conditions")):
+            if key in node and alias in node:
+                # One of them would be ignored: say so rather than guess.
+                self.error(_join(path, alias), f"Send either '{key}' or '{alias}', not both.")
         match = node.get("match", node.get("logic", "all"))
         match_key = "match" if "match" in node else "logic"
         canonical_match = {"all": "all", "and": "all", "any": "any", "or": "any"}.get(
@@ -158,9 +162,7 @@ class _Parser:
         if not isinstance(rules, list):
             self.error(_join(path, rules_key), "Rules must be a list of conditions and groups.")
             rules = []
-        unknown = set(node) - {"match", "logic", "negate", "rules", "conditions"}
-        if unknown:
-            self.error(path, f"Unknown key {_quoted(sorted(unknown))} in a group.")
+        self.unknown_keys(node, _GROUP_KEYS, "a group", path=path)
         if path and not rules:
             self.error(_join(path, rules_key), "This group is empty; add a condition or remove it.")
         children = []
@@ -190,6 +192,9 @@ class _Parser:
     # -- conditions ---------------------------------------------------------
 
     def condition(self, node: dict, *, path: str) -> dict | None:
+        if "op" in node and "operator" in node:
+            self.error(_join(path, "operator"), "Send either 'op' or 'operator', not both.")
+        self.unknown_keys(node, _CONDITION_KEYS, "a condition", path=path)
         field_name = node.get("field")
         if not isinstance(field_name, str) or not field_name.strip():
             self.error(_join(path, "field"), "Choose a field.")
@@ -222,6 +227,16 @@ class _Parser:
             self.error(_join(path, "value"), str(exc))
             return None
         return {"field": name, "op": op, "value": value}
+
+    def unknown_keys(self, node: dict, known: tuple[str, ...], what: str, *, path: str) -> None:
+        """A key the language does not know is an error, never silently dropped:
+        `valeu` would otherwise leave a condition without its value."""
+        for key in node:
+            if key not in known:
+                shown = _printable(str(key)[:50])
+                close = difflib.get_close_matches(str(key), known, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else "."
+                self.error(_join(path, shown), f"Unknown key '{shown}' in {what}{hint}")
 
     def resolve_field(self, name: str, path: str) -> tuple[Field | None, str | None]:
         for prefix in CUSTOM_PREFIX_ALIASES:
@@ -314,14 +329,18 @@ class _Parser:
 
 
 _CUSTOM_FIELD = Field("customField", "Custom field", Kind.CUSTOM)
+# Every key a group or a condition may have ("logic", "conditions" and "operator" are
+# other tools' spellings of "match", "rules" and "op").
+_GROUP_KEYS = ("match", "logic", "negate", "rules", "conditions")
+_CONDITION_KEYS = ("field", "op", "operator", "value")
 
 
 def _empty() -> dict:
     return {"match": "all", "negate": False, "rules": []}
 
 
-def _quoted(names: list[str]) -> str:
-    return ", ".join(f"'{n}'" for n in names)
+def _printable(text: str) -> str:
+    return "".join(ch if ch.isprintable() else "?" for ch in text)
 
 
 def _canonical_operator(raw: str, kind: Kind) -> str:

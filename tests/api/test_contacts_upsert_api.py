@@ -156,7 +156,10 @@ def test_a_batch_with_bad_items_writes_the_good_ones_and_says_why_for_the_others
     assert "NUL" in results[7]["errors"][0]["message"]
     assert results[8]["errors"][0]["path"] == "[8].custom_fields"
     assert results[9]["errors"] == [
-        {"path": "[9].fist_name", "message": "Unknown field 'fist_name'."}
+        {
+            "path": "[9].fist_name",
+            "message": "Unknown field 'fist_name'; did you mean 'first_name'?",
+        }
     ]
     assert Contact.objects.get(email="known@example.com").lead_score == 99
     assert Contact.objects.get(email="new@example.com").first_name == "New"

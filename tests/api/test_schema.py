@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
+
+from contacts.services import READ_ONLY_FIELDS
 
 pytestmark = pytest.mark.django_db
 
@@ -92,3 +96,32 @@ def test_the_docs_page_sends_strangers_to_log_in(stranger_client):
     response = stranger_client.get("/api/docs/")
     assert response.status_code == 302
     assert response.url.startswith("/login/")
+
+
+def test_the_schema_documents_the_other_names_for_rules_and_match(schema):
+    components = schema["components"]["schemas"]
+    for name in ("SegmentWriteRequest", "PatchedSegmentWriteRequest", "SegmentPreviewRequest"):
+        properties = components[name]["properties"]
+        assert {"rules", "conditions", "match", "logic", "filter"} <= set(properties), name
+        assert "Another name" in properties["conditions"]["description"]
+        assert re.fullmatch(properties["logic"]["pattern"], "And")
+        assert not re.fullmatch(properties["logic"]["pattern"], "xor")
+    group = components["RuleGroup"]["properties"]
+    assert {"logic", "conditions"} <= set(group)
+    assert "operator" in components["Condition"]["properties"]
+
+
+def test_request_bodies_are_closed_to_keys_they_do_not_know(schema):
+    components = schema["components"]["schemas"]
+    bodies = [
+        name for name in components if name.endswith("Request") and name != "ContactUpsertRequest"
+    ]
+    assert len(bodies) == 9
+    for name in [*bodies, "Condition", "RuleGroup"]:
+        assert components[name]["additionalProperties"] is False, name
+
+
+def test_the_read_only_contact_keys_are_documented_as_ignored(schema):
+    properties = schema["components"]["schemas"]["PatchedContactPatchRequest"]["properties"]
+    ignored = {name for name, p in properties.items() if "ignored" in p.get("description", "")}
+    assert ignored == READ_ONLY_FIELDS

@@ -145,3 +145,54 @@ def test_update_refuses_a_taken_email():
     with pytest.raises(EmailTaken):
         contact_update(contact=contact, data={"email": "Taken@Example.com"})
     assert Contact.objects.get(pk=contact.pk).email == "mine@example.com"
+
+
+# -- custom field names (issue 14, point 23) ----------------------------------------------
+
+SPACED_PLAN = [{"field": "customField:plan", "op": "equals", "value": "pro"}]
+
+
+def test_custom_field_names_are_stored_without_outer_spaces_so_rules_match_them():
+    contacts_upsert(items=[{"email": "a@example.com", "custom_fields": {" plan ": "pro"}}])
+    assert Contact.objects.get().custom_fields == {"plan": "pro"}
+    assert contacts_matching(SPACED_PLAN).count() == 1
+
+
+def test_an_update_with_a_spaced_name_merges_into_the_field_of_that_name():
+    ContactFactory(email="a@example.com", custom_fields={"plan": "free", "seats": 3})
+    (result,) = contacts_upsert(
+        items=[{"email": "a@example.com", "custom_fields": {"plan ": "pro"}}]
+    )
+    assert result.status == "updated"
+    assert Contact.objects.get().custom_fields == {"plan": "pro", "seats": 3}
+
+
+def test_two_names_that_are_one_once_stripped_are_refused():
+    ContactFactory(email="a@example.com", custom_fields={"plan": "free"})
+    (result,) = contacts_upsert(
+        items=[{"email": "a@example.com", "custom_fields": {"plan": "pro", " plan ": "team"}}]
+    )
+    assert result.status == "rejected"
+    (error,) = result.errors
+    assert error.path == "custom_fields"
+    assert error.message == (
+        "Custom fields 'plan' and ' plan ' are the same name once the spaces around it "
+        "are removed; keep only one of them."
+    )
+    assert Contact.objects.get().custom_fields == {"plan": "free"}
+
+
+def test_the_update_service_stores_stripped_names_too():
+    contact = ContactFactory(custom_fields={"plan": "free"})
+    contact_update(
+        contact=contact, data=contact_clean({"custom_fields": {" tier": 2}}, partial=True)
+    )
+    assert Contact.objects.get(pk=contact.pk).custom_fields == {"tier": 2}
+
+
+def test_clean_suggests_the_field_a_misspelt_key_meant():
+    with pytest.raises(ContactInvalid) as info:
+        contact_clean({"email": "a@example.com", "compnay": "Acme"})
+    assert [(e.path, e.message) for e in info.value.errors] == [
+        ("compnay", "Unknown field 'compnay'; did you mean 'company'?")
+    ]

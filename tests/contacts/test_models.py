@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
 
 from contacts.models import Contact, Tag
@@ -66,3 +67,22 @@ def test_custom_fields_hold_strings_numbers_booleans_and_dates():
     contact.refresh_from_db()
     assert contact.custom_fields == fields
     assert Contact.objects.filter(custom_fields__seats__gte=10).get() == contact
+
+
+def test_full_clean_strips_the_spaces_around_custom_field_names():
+    contact = ContactFactory.build(custom_fields={" spaced ": "yes", "plan": "pro"})
+    contact.full_clean()
+    assert contact.custom_fields == {"spaced": "yes", "plan": "pro"}
+
+
+def test_full_clean_refuses_names_that_are_one_once_stripped():
+    contact = ContactFactory.build(custom_fields={"plan": "pro", " plan ": "team"})
+    with pytest.raises(ValidationError) as info:
+        contact.full_clean()
+    assert info.value.message_dict == {
+        "custom_fields": [
+            "Custom fields 'plan' and ' plan ' are the same name once the spaces around it "
+            "are removed; keep only one of them."
+        ]
+    }
+    assert contact.custom_fields == {"plan": "pro", " plan ": "team"}  # nothing lost
