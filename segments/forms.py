@@ -4,25 +4,43 @@ A rule tree travels as flat fields named by the node's path: the root group is
 `r`, its children `r.0`, `r.1`, a nested group's children `r.2.0`, … Each node
 says what it is (`<path>.kind` = group | condition); a group has `.match` and
 `.negate`, a condition `.field` (+ `.custom` for a custom field's name), `.op`
-and `.value` (`.low`/`.high` for between). `decode_tree` reads them back into
-the raw tree that `parse_filter` validates, in the order shown, so the paths of
-its errors (`rules[2].rules[0].value`) point at the rows on screen.
+and `.value` (`.low`/`.high` for between), and `.drawn`, the field the row was
+drawn for (so a changed field is told from a changed operator). `decode_tree`
+reads them back into the raw tree that `parse_filter` validates, in the order
+shown, so the paths of its errors (`rules[2].rules[0].value`) point at the rows
+on screen.
+
+The builder's preview counts the finished rows only (`preview_part`): a row
+still waiting for its value is left out and marked, not an error. Saving
+validates every row, so a segment is never saved with a row the preview left out.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
 from django import forms
+from django.conf import settings
 from django.http import QueryDict
 
-from .rules.fields import CUSTOM_PREFIX, FIELDS, LIST_OPS, OPERATOR_LABELS, OPERATORS_BY_KIND, Kind
+from .rules.fields import (
+    CUSTOM_PREFIX,
+    FIELDS,
+    LIST_OPS,
+    OPERATOR_LABELS,
+    OPERATORS_BY_KIND,
+    VALUELESS_OPS,
+    Kind,
+)
 
 ROOT = "r"
 _PATH = re.compile(r"^r(?:\.\d+)*$")
+# `<path>.kind` keys; four digits an index is plenty (a segment has 50 conditions).
+_KIND_KEY = re.compile(r"^(r(?:\.[0-9]{1,4})*)\.kind$")
 CUSTOM_CHOICE = "customField"
 
 
@@ -31,39 +49,84 @@ class SegmentMetaForm(forms.Form):
     description = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 2}))
 
 
-def _children_paths(data: QueryDict, path: str) -> list[str]:
-    prefix = f"{path}."
-    indexes = set()
+class FormTooLarge(ValueError):
+    """More rule fields than a builder form ever has: refused before it is read."""
+
+    def __init__(self, fields: int, limit: int):
+        self.fields, self.limit = fields, limit
+        super().__init__(
+            f"This form has {fields:,} rule fields; the builder reads at most {limit:,} "
+            f"(a segment has at most {settings.SEGMENT_MAX_CONDITIONS} conditions). "
+            "Nothing was changed: remove some rules and try again."
+        )
+
+
+def max_form_fields() -> int:
+    """Room for SEGMENT_MAX_CONDITIONS rows (a row posts up to ten fields, a multiple
+    choice's options included) and their groups; at the default 50 this stays under
+    Django's DATA_UPLOAD_MAX_NUMBER_FIELDS (1,000), so the builder says it first."""
+    return 16 * settings.SEGMENT_MAX_CONDITIONS
+
+
+def decode_tree(data: QueryDict) -> dict:
+    """The raw tree the form describes (not yet validated).
+
+    Bounded whatever is posted: at most `max_form_fields()` rule fields (else
+    FormTooLarge), and groups deeper than SEGMENT_MAX_DEPTH are read without their
+    rows, which leaves parse_filter to put its depth error on them.
+    """
+    fields = sum(len(values) for key, values in data.lists() if key.startswith(f"{ROOT}."))
+    limit = max_form_fields()
+    if fields > limit:
+        raise FormTooLarge(fields, limit)
+    children: dict[str, set[int]] = {}  # one pass over the keys, not one per group
     for key in data:
-        if key.startswith(prefix) and key.endswith(".kind"):
-            rest = key[len(prefix) : -len(".kind")]
-            if rest.isdigit():
-                indexes.add(int(rest))
-    return [f"{path}.{i}" for i in sorted(indexes)]
+        match = _KIND_KEY.match(key)
+        if match and match.group(1) != ROOT:
+            parent, _, index = match.group(1).rpartition(".")
+            children.setdefault(parent, set()).add(int(index))
+    return _decode_group(data, children, ROOT, depth=1)
 
 
-def decode_tree(data: QueryDict, path: str = ROOT) -> dict:
-    """The raw tree the form describes (not yet validated)."""
-    children = []
-    for child in _children_paths(data, path):
-        if data.get(f"{child}.kind") == "group":
-            children.append(decode_tree(data, child))
-        else:
-            children.append(_decode_condition(data, child))
+def _decode_group(data: QueryDict, children: dict[str, set[int]], path: str, depth: int) -> dict:
+    rules = []
+    if depth <= settings.SEGMENT_MAX_DEPTH:
+        for index in sorted(children.get(path, ())):
+            child = f"{path}.{index}"
+            if data.get(f"{child}.kind") == "group":
+                rules.append(_decode_group(data, children, child, depth + 1))
+            else:
+                rules.append(_decode_condition(data, child))
     return {
         "match": data.get(f"{path}.match", "all"),
         "negate": data.get(f"{path}.negate") == "on",
-        "rules": children,
+        "rules": rules,
     }
 
 
+def _kind_of(choice: str) -> Kind | None:
+    if choice == CUSTOM_CHOICE:
+        return Kind.CUSTOM
+    return FIELDS[choice].kind if choice in FIELDS else None
+
+
 def _decode_condition(data: QueryDict, path: str) -> dict:
-    name = data.get(f"{path}.field", "")
-    if name == CUSTOM_CHOICE:
+    choice = data.get(f"{path}.field", "")
+    name = choice
+    if choice == CUSTOM_CHOICE:
         name = CUSTOM_PREFIX + data.get(f"{path}.custom", "").strip()
     condition: dict[str, Any] = {"field": name, "op": data.get(f"{path}.op", "")}
+    drawn = data.get(f"{path}.drawn")
+    if drawn is not None and _kind_of(drawn) != _kind_of(choice):
+        # The field was just switched to one of another kind: the operator and value
+        # on screen were the old field's. Start from the new field's first operator.
+        operators = OPERATORS_BY_KIND.get(_kind_of(choice), ())
+        condition["op"] = operators[0] if operators else ""
+        return condition
     if condition["op"] == "between":
-        condition["value"] = [data.get(f"{path}.low", ""), data.get(f"{path}.high", "")]
+        low, high = data.get(f"{path}.low", ""), data.get(f"{path}.high", "")
+        if low or high:
+            condition["value"] = [low, high]
     else:
         values = [v for v in data.getlist(f"{path}.value") if v != ""]
         if len(values) > 1 or condition["op"] in LIST_OPS and values and _is_multi(name):
@@ -76,6 +139,92 @@ def _decode_condition(data: QueryDict, path: str) -> dict:
 def _is_multi(field_name: str) -> bool:
     field = FIELDS.get(field_name)
     return field is not None and field.kind in (Kind.STATUS, Kind.STAGE)
+
+
+# -- incomplete rows: what the builder's preview leaves out ------------------------------
+
+
+def is_incomplete(condition: dict) -> bool:
+    """A row still waiting for its value (new, or its field just changed)."""
+    op = condition.get("op")
+    if not condition.get("field") or not isinstance(op, str) or not op or op in VALUELESS_OPS:
+        return False
+    return _blank(condition.get("value"))
+
+
+def _blank(value: Any) -> bool:
+    if isinstance(value, str):
+        return not value.strip()
+    if isinstance(value, list):
+        return all(_blank(v) for v in value)
+    return value is None
+
+
+def _conditions(tree: dict) -> Iterator[dict]:
+    for rule in tree.get("rules") or []:
+        if isinstance(rule, dict) and "rules" in rule:
+            yield from _conditions(rule)
+        elif isinstance(rule, dict):
+            yield rule
+
+
+def rows_to_replace(tree: Any) -> int:
+    """How many condition rows a prefab would replace; 0 when none is filled in yet (a
+    new builder's empty row), as then there is nothing to lose and nothing to ask."""
+    if not isinstance(tree, dict):
+        return 0
+    conditions = list(_conditions(tree))
+    return len(conditions) if any(not is_incomplete(c) for c in conditions) else 0
+
+
+@dataclass(frozen=True)
+class PreviewPart:
+    """The part of the tree the builder's preview evaluates: every finished row."""
+
+    tree: Any  # None when every row still waits for a value
+    paths: dict[str, str]  # node paths in `tree` → the rows on screen
+    incomplete: frozenset[str]  # the rows left out
+
+    @property
+    def waiting(self) -> bool:
+        return self.tree is None
+
+
+def preview_part(tree: Any) -> PreviewPart:
+    """`tree` without its incomplete rows, and without groups that held nothing else."""
+    if not isinstance(tree, dict):
+        return PreviewPart(tree, {}, frozenset())  # parse_filter says what is wrong
+    paths: dict[str, str] = {}
+    incomplete: set[str] = set()
+    part = _complete_part(tree, ROOT, ROOT, paths, incomplete)
+    return PreviewPart(part, paths, frozenset(incomplete))
+
+
+def _complete_part(
+    node: dict, path: str, new_path: str, paths: dict[str, str], incomplete: set[str]
+) -> dict | None:
+    rules = node.get("rules")
+    if not isinstance(rules, list):
+        paths[new_path] = path
+        return node
+    kept: list = []
+    kept_paths: dict[str, str] = {}
+    for index, child in enumerate(rules):
+        child_path, child_new_path = f"{path}.{index}", f"{new_path}.{len(kept)}"
+        if isinstance(child, dict) and "rules" in child:
+            part = _complete_part(child, child_path, child_new_path, kept_paths, incomplete)
+            if part is not None:
+                kept.append(part)
+        elif isinstance(child, dict) and is_incomplete(child):
+            incomplete.add(child_path)
+        else:
+            kept_paths[child_new_path] = child_path
+            kept.append(child)
+    if rules and not kept:
+        return None  # only incomplete rows in it (an empty group stays: that is an error)
+    paths[new_path] = path
+    paths.update(kept_paths)
+    return {**node, "rules": kept}
 
 
 # -- actions on the tree (add, remove, prefab) ---------------------------------
@@ -98,22 +247,27 @@ def new_condition() -> dict:
     return {"field": "email", "op": "contains", "value": ""}
 
 
-def apply_action(tree: dict, action: str) -> dict:
-    """add-condition:<group path>, add-group:<group path>, remove:<node path>."""
+def apply_action(tree: dict, action: str) -> str | None:
+    """add-condition:<group path>, add-group:<group path>, remove:<node path>, done to
+    `tree` in place. Returns the path of the row that takes the focus: the new one."""
     verb, _, path = action.partition(":")
     if verb in ("add-condition", "add-group"):
         group = node_at(tree, path)
-        if group is not None and "rules" in group:
-            if verb == "add-condition":
-                group["rules"].append(new_condition())
-            else:
-                group["rules"].append({"match": "all", "negate": False, "rules": [new_condition()]})
+        if group is None or not isinstance(group.get("rules"), list):
+            return None
+        rules = group["rules"]
+        if verb == "add-condition":
+            rules.append(new_condition())
+            return f"{path}.{len(rules) - 1}"
+        if path.count(".") + 1 < settings.SEGMENT_MAX_DEPTH:
+            rules.append({"match": "all", "negate": False, "rules": [new_condition()]})
+            return f"{path}.{len(rules) - 1}.0"
     elif verb == "remove" and path != ROOT:
         parent_path, _, index = path.rpartition(".")
         parent = node_at(tree, parent_path)
         if parent is not None and index.isdigit() and int(index) < len(parent["rules"]):
             del parent["rules"][int(index)]
-    return tree
+    return None
 
 
 # -- what the template draws ------------------------------------------------------
@@ -138,6 +292,8 @@ class Row:
     value: Any = ""
     operators: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     widget: str = "text"
+    incomplete: bool = False  # left out of the preview until it has a value
+    autofocus: bool = False  # the row just added: its field select takes the focus
 
     @property
     def dom_id(self) -> str:
@@ -147,6 +303,13 @@ class Row:
     @property
     def is_group(self) -> bool:
         return self.kind == "group"
+
+    @property
+    def hint(self) -> str:
+        """Why the preview leaves this row out (an error, when there is one, says more)."""
+        if self.incomplete and not self.errors:
+            return "Incomplete: left out of the preview until it has a value."
+        return ""
 
     @property
     def values(self) -> list[str]:
@@ -171,21 +334,43 @@ class Row:
         return str(self.value[1]) if isinstance(self.value, list) and len(self.value) > 1 else ""
 
 
-def build_rows(tree: dict, errors: dict[str, list[str]], path: str = ROOT, depth: int = 1) -> Row:
+NodeErrors = dict[str, list[tuple[str, str]]]  # row path → [(part, message)]
+
+
+@dataclass(frozen=True)
+class _Draw:
+    """What every row of one drawing needs to know."""
+
+    errors: NodeErrors
+    incomplete: frozenset[str]
+    focus: str | None
+
+
+def build_rows(
+    tree: dict,
+    errors: NodeErrors,
+    *,
+    incomplete: frozenset[str] = frozenset(),
+    focus: str | None = None,
+) -> Row:
+    return _group_row(tree, _Draw(errors, incomplete, focus), ROOT, 1)
+
+
+def _group_row(tree: dict, draw: _Draw, path: str, depth: int) -> Row:
     row = Row(
         path=path,
         kind="group",
         depth=depth,
         match=tree.get("match", "all") if isinstance(tree.get("match"), str) else "all",
         negate=bool(tree.get("negate")),
-        errors=errors.get(path, []),
+        errors=[message for _, message in draw.errors.get(path, [])],
     )
     for index, child in enumerate(tree.get("rules") or []):
         child_path = f"{path}.{index}"
         if isinstance(child, dict) and "rules" in child:
-            row.children.append(build_rows(child, errors, child_path, depth + 1))
+            row.children.append(_group_row(child, draw, child_path, depth + 1))
         elif isinstance(child, dict):
-            row.children.append(_condition_row(child, errors, child_path, depth + 1))
+            row.children.append(_condition_row(child, draw, child_path, depth + 1))
     return row
 
 
@@ -196,7 +381,7 @@ def flatten(row: Row):
         yield from flatten(child)
 
 
-def _condition_row(rule: dict, errors: dict[str, list[str]], path: str, depth: int) -> Row:
+def _condition_row(rule: dict, draw: _Draw, path: str, depth: int) -> Row:
     name = str(rule.get("field") or "")
     custom = ""
     if name.startswith(CUSTOM_PREFIX):
@@ -206,7 +391,7 @@ def _condition_row(rule: dict, errors: dict[str, list[str]], path: str, depth: i
     op = str(rule.get("op") or rule.get("operator") or "")
     if operators and op not in operators:
         op = operators[0]  # the field changed: start from its first operator
-    return Row(
+    row = Row(
         path=path,
         kind="condition",
         depth=depth,
@@ -216,8 +401,35 @@ def _condition_row(rule: dict, errors: dict[str, list[str]], path: str, depth: i
         value=rule.get("value", ""),
         operators=[(o, OPERATOR_LABELS[o]) for o in operators],
         widget=widget_for(kind, op),
-        errors=errors.get(path, []),
+        incomplete=path in draw.incomplete,
+        autofocus=path == draw.focus,
     )
+    typed = _what_was_typed(row)
+    row.errors = [
+        f"{message.removesuffix('.')}; {typed}." if part == "value" and typed else message
+        for part, message in draw.errors.get(path, [])
+    ]
+    return row
+
+
+NUMBER_WIDGETS = frozenset({"number", "days", "between", "decimal"})
+_WHOLE = re.compile(r"-?[0-9]+")
+_DECIMAL = re.compile(r"-?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][-+]?[0-9]+)?")
+
+
+def _what_was_typed(row: Row) -> str:
+    """What is wrong with the text in a number box, quoted ('abc' is not a number): the
+    rule language only says what it needs, and only the form knows what was typed."""
+    if row.widget not in NUMBER_WIDGETS:
+        return ""
+    for text in [row.low, row.high] if row.widget == "between" else [row.value_text]:
+        text = text.strip()
+        shown = text if len(text) <= 30 else f"{text[:30]}…"
+        if text and not _DECIMAL.fullmatch(text):
+            return f"'{shown}' is not a number"
+        if text and row.widget != "decimal" and not _WHOLE.fullmatch(text):
+            return f"'{shown}' is not a whole number"
+    return ""
 
 
 def widget_for(kind: Kind | None, op: str) -> str:
@@ -247,13 +459,17 @@ def widget_for(kind: Kind | None, op: str) -> str:
     return "list" if op in LIST_OPS else "text"
 
 
-def errors_by_node(rule_errors: list) -> dict[str, list[str]]:
-    """Map parse_filter's paths (`rules[2].rules[0].value`) to builder rows (`r.2.0`)."""
-    mapped: dict[str, list[str]] = {}
+def errors_by_node(rule_errors: list, paths: dict[str, str] | None = None) -> NodeErrors:
+    """Map parse_filter's paths (`rules[2].rules[0].value`) to builder rows (`r.2.0`),
+    each message with the part it is about (`value`, `op`, …). `paths` maps the rows of
+    a part of the tree (the preview's) back to the rows on screen."""
+    mapped: NodeErrors = {}
     for error in rule_errors:
         indexes = re.findall(r"(?:rules|conditions)\[(\d+)\]", error.path)
         node = ".".join([ROOT, *indexes])
-        mapped.setdefault(node, []).append(error.message)
+        if paths:
+            node = paths.get(node, node)
+        mapped.setdefault(node, []).append((error.path.rpartition(".")[2], error.message))
     return mapped
 
 
@@ -282,6 +498,7 @@ def encode_tree(tree: dict, path: str = ROOT) -> dict[str, list[str]]:
             data[f"{child}.custom"] = [name[len(CUSTOM_PREFIX) :]]
         else:
             data[f"{child}.field"] = [name]
+        data[f"{child}.drawn"] = data[f"{child}.field"]
         data[f"{child}.op"] = [rule["op"]]
         value = rule.get("value")
         if rule["op"] == "between":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass, field
 
 from django.conf import settings
 from django.contrib import messages
@@ -21,6 +22,8 @@ from . import services
 from .forms import (
     FIELD_CHOICES,
     ROOT,
+    FormTooLarge,
+    NodeErrors,
     SegmentMetaForm,
     apply_action,
     build_rows,
@@ -28,12 +31,15 @@ from .forms import (
     errors_by_node,
     flatten,
     new_condition,
+    preview_part,
+    rows_to_replace,
 )
 from .models import ContactSegment
-from .prefabs import PREFABS
-from .rules import RuleError, RuleErrors, describe_filter, parse_filter
+from .prefabs import PREFABS, Prefab
+from .rules import RuleError, RuleErrors, count_conditions, describe_filter, parse_filter
 from .rules.fields import STAGE_VALUES, STATUS_VALUES
 from .selectors import (
+    Preview,
     display_names,
     preview,
     segment_rows,
@@ -125,23 +131,32 @@ def _builder(request: HtmxHttpRequest, segment: ContactSegment | None) -> HttpRe
     """Create/edit. Every button is a submit of the whole form (`action`), so it all
     works without JavaScript; htmx swaps in just the rules card or the preview."""
     action = request.POST.get("action", "") if request.method == "POST" else ""
+    form_error = ""
     if request.method == "POST":
         meta = SegmentMetaForm(request.POST)
-        tree = decode_tree(request.POST)
+        try:
+            tree = decode_tree(request.POST)
+        except FormTooLarge as exc:
+            tree, action, form_error = _blank_tree(), "", str(exc)
     else:
         initial = {"name": segment.name, "description": segment.description} if segment else {}
         meta = SegmentMetaForm(initial=initial)
         tree = copy.deepcopy(segment.filter_json) if segment else _blank_tree()
 
-    prefab = action.removeprefix("prefab:") if action.startswith("prefab:") else ""
-    prefab = prefab or request.GET.get("prefab", "")
-    if prefab in PREFABS:
-        tree = copy.deepcopy(PREFABS[prefab].filter_json)
-    elif action.startswith(("add-condition:", "add-group:", "remove:")):
-        tree = apply_action(tree, action)
+    verb, _, key = action.partition(":")
+    if request.method == "GET" and request.GET.get("prefab"):
+        verb, key = "prefab", request.GET["prefab"]
+    confirm: Prefab | None = None
+    focus: str | None = None
+    if verb == "prefab" and key in PREFABS and rows_to_replace(tree):
+        confirm = PREFABS[key]  # the rules on screen would be lost: ask first
+    elif verb in ("prefab", "prefab-replace") and key in PREFABS:
+        tree = copy.deepcopy(PREFABS[key].filter_json)
+    elif verb in ("add-condition", "add-group", "remove"):
+        focus = apply_action(tree, action)
 
-    rule_errors: list = []
-    result = None
+    errors: NodeErrors = {}
+    shown = None
     if action == "save":
         saved = _save(request, segment, meta, tree)
         if isinstance(saved, ContactSegment):
@@ -149,21 +164,25 @@ def _builder(request: HtmxHttpRequest, segment: ContactSegment | None) -> HttpRe
             messages.success(request, f"Saved “{saved.name}”: {count:,} contacts match now.")
             url = reverse("segments:list")
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
-        rule_errors = saved
+        errors = errors_by_node(saved)
     if action in ("preview", "save") or (request.method == "GET" and segment):
-        result, errors = _preview(tree)
-        rule_errors = rule_errors or errors
+        shown = _preview(tree)
+        errors = errors or shown.errors
 
-    context = _builder_context(request, segment, meta, tree, rule_errors, result)
+    context = _builder_context(
+        request, segment, meta, tree, errors=errors, shown=shown, focus=focus, confirm=confirm
+    )
+    context["form_error"] = form_error
+    status = 400 if form_error else 200
     template_name = "segments/segment_builder.html"
     # The rules card, or one row of it (a field/operator change redraws only its
     # own row, so what is being typed elsewhere is never replaced).
     target = request.htmx.target or "" if request.htmx else ""
     if target == "rules-card" or target.startswith("node-"):
-        response = render(request, template_name + "#rules-card", context)
+        response = render(request, template_name + "#rules-card", context, status=status)
         # The rows changed under the live preview: ask it to run again.
         return trigger_client_event(response, "rules-changed", after="settle")
-    return render(request, template_name, context)
+    return render(request, template_name, context, status=status)
 
 
 def _blank_tree() -> dict:
@@ -193,25 +212,54 @@ def _save(request, segment, meta, tree) -> ContactSegment | list:
         return [RuleError(m.split(": ", 1)[0], m.split(": ", 1)[-1]) for m in messages_]
 
 
-def _preview(tree: dict):
+@dataclass(frozen=True)
+class _Shown:
+    """What the builder's preview shows: the finished rows' count, or why there is none."""
+
+    result: Preview | None = None
+    summary: str = ""
+    errors: NodeErrors = field(default_factory=dict)
+    waiting: bool = False  # every row still waits for its value
+
+
+def _preview(tree) -> _Shown:
+    """The builder's preview: rows still waiting for a value are left out, not errors
+    (saving still refuses them); errors point at the rows on screen."""
+    part = preview_part(tree)
+    if part.waiting:
+        return _Shown(waiting=True)
     try:
-        return preview(tree), []
+        result = preview(part.tree)
     except RuleErrors as exc:
-        return None, exc.errors
+        return _Shown(errors=errors_by_node(exc.errors, part.paths))
+    return _Shown(
+        result=result, summary=describe_filter(parse_filter(part.tree), names=display_names())
+    )
 
 
-def _builder_context(request, segment, meta, tree, rule_errors, result) -> dict:
-    errors = errors_by_node(rule_errors)
-    root = build_rows(tree if isinstance(tree, dict) else _blank_tree(), errors)
+def _builder_context(
+    request,
+    segment,
+    meta,
+    tree,
+    *,
+    errors: NodeErrors,
+    shown: _Shown | None = None,
+    focus: str | None = None,
+    confirm: Prefab | None = None,
+) -> dict:
+    tree = tree if isinstance(tree, dict) else _blank_tree()
+    incomplete = preview_part(tree).incomplete
+    root = build_rows(tree, errors, incomplete=incomplete, focus=focus)
     total = table_estimate(Contact)
-    summary = ""
-    if result is not None:
-        summary = describe_filter(parse_filter(tree), names=display_names())
+    result = shown.result if shown else None
     return {
         "segment": segment,
         "meta": meta,
         "root": root,
-        "root_errors": errors.get(ROOT, []),
+        "root_errors": [message for _, message in errors.get(ROOT, [])],
+        "confirm_prefab": confirm,
+        "confirm_count": count_conditions(tree) if confirm else 0,
         "prefabs": PREFABS.values(),
         "field_choices": FIELD_CHOICES,
         "status_choices": STATUS_VALUES,
@@ -224,12 +272,14 @@ def _builder_context(request, segment, meta, tree, rule_errors, result) -> dict:
             )
         ),
         "result": result,
-        "summary": summary,
+        "summary": shown.summary if shown else "",
         "share": (100 * result.count / total) if result is not None and total else None,
         "total": total,
+        "left_out": len(incomplete) if result is not None else 0,
+        "waiting": bool(shown and shown.waiting),
         "max_depth": settings.SEGMENT_MAX_DEPTH,
         "rows": list(flatten(root)),
-        "has_errors": bool(rule_errors),
+        "has_errors": bool(errors),
     }
 
 
@@ -237,12 +287,16 @@ def _builder_context(request, segment, meta, tree, rule_errors, result) -> dict:
 def segment_preview(request: HtmxHttpRequest) -> HttpResponse:
     """Live preview: bound to the builder form; invalid rules come back as messages
     next to their rows (out-of-band) with status 200, valid ones as count and sample."""
-    tree = decode_tree(request.POST)
+    template_name = "segments/segment_builder.html#preview"
+    try:
+        tree = decode_tree(request.POST)
+    except FormTooLarge as exc:
+        return render(request, template_name, {"form_error": str(exc)}, status=400)
     segment_id = request.POST.get("segment_id", "")
     segment = ContactSegment.objects.filter(pk=segment_id).first() if segment_id.isdigit() else None
-    result, rule_errors = _preview(tree)
+    shown = _preview(tree)
     context = _builder_context(
-        request, segment, SegmentMetaForm(request.POST), tree, rule_errors, result
+        request, segment, SegmentMetaForm(request.POST), tree, errors=shown.errors, shown=shown
     )
     context["oob_errors"] = True
-    return render(request, "segments/segment_builder.html#preview", context)
+    return render(request, template_name, context)

@@ -3,6 +3,15 @@
 document.addEventListener("DOMContentLoaded", () => {
   const form = document.querySelector("form[data-unsaved-warning]");
   if (!form) return;
+  // A form the server refuses (400: more rule fields than it reads) says why in the
+  // preview; htmx swaps no 4xx by default. The rules card is left as it is on screen.
+  document.body.addEventListener("htmx:beforeSwap", (event) => {
+    const target = event.detail.target;
+    if (event.detail.xhr.status === 400 && target && target.id === "preview") {
+      event.detail.shouldSwap = true;
+      event.detail.isError = false;
+    }
+  });
   let dirty = false;
   const markDirty = () => { dirty = true; };
   form.addEventListener("input", markDirty);
