@@ -48,6 +48,8 @@ def contact_list(request: HtmxHttpRequest) -> HttpResponse:
     template_name = "contacts/contact_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template_name += "#results"
+        # The form stays on the page while typing: its Clear link comes along out of band.
+        context["fragment"] = True
     response = render(request, template_name, context)
     # The same URL answers with a page or a fragment: caches must keep both apart.
     patch_vary_headers(response, ["HX-Request"])

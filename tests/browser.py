@@ -24,7 +24,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect, sync_playwright
+from playwright.sync_api import Browser, Locator, Page, expect, sync_playwright
 
 CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -104,3 +104,29 @@ def logged_in_page_fixture(page: Page, browser_user) -> Page:
     expect(page).not_to_have_url(re.compile(r"/login/"))
     expect(page.locator(".userbox")).to_contain_text(browser_user.get_username())
     return page
+
+
+# An element's box must lie within the viewport's width and within every ancestor that
+# clips it (a box that scrolls sideways hides what is past its edge).
+OFF_SCREEN_JS = """elements => elements.map(el => {
+  const box = el.getBoundingClientRect();
+  let left = 0, right = document.documentElement.clientWidth;
+  for (let a = el.parentElement; a; a = a.parentElement) {
+    if (getComputedStyle(a).overflowX === 'visible') continue;
+    const edge = a.getBoundingClientRect().left + a.clientLeft;
+    left = Math.max(left, edge);
+    right = Math.min(right, edge + a.clientWidth);
+  }
+  const fits = box.width > 0 && box.left >= left - 0.5 && box.right <= right + 0.5;
+  const text = el.textContent.trim().slice(0, 40);
+  return fits ? '' : `${text}: ${box.left}..${box.right} not in ${left}..${right}`;
+}).filter(Boolean)"""
+
+
+def off_screen(locator: Locator) -> list[str]:
+    """What of `locator`'s elements is cut off or off screen (sideways)."""
+    return locator.evaluate_all(OFF_SCREEN_JS)
+
+
+def sideways_scroll(page: Page) -> int:
+    return page.evaluate("document.documentElement.scrollWidth - innerWidth")

@@ -161,3 +161,38 @@ def test_a_long_search_only_uses_its_first_words(marketer_client):
     # Words past the fifth are ignored: "zzzz" matches nobody.
     words = "ada engines ada engines ada " + " ".join("zzzz" for _ in range(100))
     assert emails(marketer_client.get(URL, {"q": words})) == ["ada@example.com"]
+
+
+def test_a_live_search_brings_the_clear_link_along(marketer_client):
+    ContactFactory(email="live@example.com")
+    response = marketer_client.get(URL, {"q": "live"}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    # The form is not swapped while typing: the Clear slot comes out of band.
+    assert '<span id="filters-clear" hx-swap-oob="true">' in body
+    assert 'id="clear-filters"' in body
+
+
+def test_an_unfiltered_fragment_takes_the_clear_link_away(marketer_client):
+    ContactFactory()
+    response = marketer_client.get(URL, {"q": ""}, HTTP_HX_REQUEST="true")
+    body = response.content.decode()
+    assert '<span id="filters-clear" hx-swap-oob="true"></span>' in body
+    assert 'id="clear-filters"' not in body
+
+
+def test_the_page_shows_clear_only_when_filtered(marketer_client):
+    ContactFactory(email="page@example.com")
+    filtered = marketer_client.get(URL, {"status": "active"}).content.decode()
+    assert filtered.count('id="clear-filters"') == 1
+    assert "hx-swap-oob" not in filtered
+    assert 'id="clear-filters"' not in marketer_client.get(URL).content.decode()
+
+
+def test_clear_gets_the_whole_unfiltered_page(marketer_client):
+    # The Clear link is boosted: htmx asks for the page and swaps the body, form included.
+    ContactFactory()
+    response = marketer_client.get(URL, HTTP_HX_REQUEST="true", HTTP_HX_BOOSTED="true")
+    body = response.content.decode()
+    assert "<html" in body and 'id="id_q"' in body
+    assert 'id="clear-filters"' not in body
+    assert "hx-swap-oob" not in body

@@ -4,8 +4,10 @@ import datetime as dt
 
 import pytest
 from django.urls import reverse
+from django.utils.html import escape
 
 from segments.models import ContactSegment, SegmentEvaluation
+from segments.selectors import segment_rows
 from segments.services import segment_create, segment_evaluate
 
 from ..contacts.factories import ContactFactory
@@ -37,9 +39,21 @@ def test_it_lists_summary_last_count_and_history(marketer_client, segment):
     segment_evaluate(segment=segment, now=dt.datetime(2026, 11, 2, tzinfo=dt.UTC))
     body = marketer_client.get(LIST).content.decode()
     assert "High value" in body and "Lead score ≥ 70" in body
-    assert '<td class="num last-count">3</td>' in body
+    assert '<td class="num last-count" data-label="Last count">3</td>' in body
     assert 'aria-label="Size history: 2, 3"' in body
     assert reverse("segments:send", args=[segment.pk]) in body
+
+
+def test_a_long_summary_keeps_its_whole_text_for_hover(marketer_client, marketer):
+    rules = [
+        {"field": "company", "op": "not_contains", "value": f"internal testing account {n}"}
+        for n in range(12)
+    ]
+    (row,) = segment_rows([segment_create(name="Long", filter_json=rules, user=marketer)])
+    assert "internal testing account 11" in row.summary
+    body = marketer_client.get(LIST).content.decode()
+    # The list shows two lines of it; the title has all of it.
+    assert f'class="muted small clamp-2 segment-summary" title="{escape(row.summary)}"' in body
 
 
 def test_run_now_reevaluates_in_place_with_htmx(marketer_client, segment):
@@ -50,7 +64,7 @@ def test_run_now_reevaluates_in_place_with_htmx(marketer_client, segment):
     assert response.status_code == 200
     body = response.content.decode()
     assert body.strip().startswith(f'<tr id="segment-{segment.pk}">')
-    assert '<td class="num last-count">4</td>' in body
+    assert '<td class="num last-count" data-label="Last count">4</td>' in body
     assert SegmentEvaluation.objects.filter(segment=segment, count=4).exists()
 
 
