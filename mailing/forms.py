@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import re
-from email.utils import parseaddr
 
 from django import forms
 from django.conf import settings
 from django.core.exceptions import ValidationError
-from django.core.validators import validate_email
 
+from .addresses import validate_from_address
 from .merge import unknown_tags
 from .models import Delivery, Mailing
 
@@ -53,12 +52,7 @@ class ComposeForm(forms.Form):
         super().__init__(*args, **kwargs)
 
     def clean_from_email(self) -> str:
-        value = self.cleaned_data["from_email"]
-        _name, address = parseaddr(value)
-        if _CONTROL.search(value) or not address:
-            raise ValidationError("Enter an address, or a name and an address.", code="invalid")
-        validate_email(address)
-        return value
+        return validate_from_address(self.cleaned_data["from_email"])
 
     def clean_subject(self) -> str:
         value = self.cleaned_data["subject"]

@@ -45,7 +45,8 @@ class JournalUnavailable(RuntimeError):
 _clients: dict[str, redis.Redis] = {}
 
 
-def _client() -> redis.Redis:
+def client() -> redis.Redis:
+    """The Redis of the sending workers' records: journals and stop announcements."""
     url = settings.SEND_JOURNAL_URL
     if url not in _clients:
         _clients[url] = redis.Redis.from_url(url, socket_timeout=10, socket_connect_timeout=5)
@@ -63,7 +64,7 @@ def new_claim() -> int:
 
 def accepted(claim: int) -> list[int]:
     """The delivery ids a claim's journal lists as accepted by the server."""
-    return [int(member) for member in _client().smembers(_key(claim)) if member != b"0"]
+    return [int(member) for member in client().smembers(_key(claim)) if member != b"0"]
 
 
 class SentJournal:
@@ -75,7 +76,7 @@ class SentJournal:
 
     def __init__(self, claim: int):
         self.key = _key(claim)
-        self._pool = _client().connection_pool
+        self._pool = client().connection_pool
         self._added = 0
         try:
             self._conn = self._pool.get_connection()

@@ -77,7 +77,67 @@ class Tag:
     default: str
 
 
-Piece = str | Tag
+@dataclass(frozen=True, slots=True)
+class Link:
+    """A URL attribute (`` href="…"`` or `` src="…"``) of the HTML part with tags in it.
+
+    Its literal parts are HTML already (Markdown escaped them); the URL is only
+    known once merged, so its scheme is checked then, per recipient: a value
+    such as ``javascript:alert(1)`` drops the attribute and the link becomes
+    plain text. Only an address whose scheme a tag could change is a Link
+    (`scheme_is_fixed`), so most mailings never pay for this check.
+    """
+
+    attribute: str
+    pieces: tuple[str | Tag, ...]
+
+    def merge(self, contact: Any) -> str:
+        url: list[str] = []  # as the browser reads it
+        written: list[str] = []  # as it stands in the HTML
+        for piece in self.pieces:
+            if type(piece) is str:
+                url.append(html.unescape(piece))
+                written.append(piece)
+            else:
+                value = value_for(piece, contact)
+                url.append(value)
+                written.append(html.escape(value))
+        if not is_safe_url("".join(url)):
+            return ""
+        return f' {self.attribute}="{"".join(written)}"'
+
+
+Piece = str | Tag | Link
+
+SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
+# Before the first "/", "?" or "#", a colon ends a URL's scheme.
+_SCHEME_PART = re.compile(r"[^/?#]*")
+# What browsers ignore in a scheme (tabs, newlines, other controls and spaces).
+_IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20\x7f\s]+")
+
+
+def is_safe_url(url: str) -> bool:
+    """Whether a link may point there: http, https, mailto, or a relative URL (no scheme).
+
+    Stricter than browsers on purpose: anything before a colon counts as a
+    scheme once the characters browsers skip (``java\\tscript:``) are taken out,
+    so no spelling of ``javascript:`` or ``data:`` gets through.
+    """
+    head = _SCHEME_PART.match(url).group()
+    if ":" not in head:
+        return True
+    scheme = _IGNORED_IN_SCHEME.sub("", head.partition(":")[0]).lower()
+    return scheme in SAFE_SCHEMES
+
+
+def scheme_is_fixed(start: str) -> bool:
+    """Whether a URL that starts with this (HTML) text is safe whatever follows it.
+
+    True for ``https://x.example/`` or ``/path``: the part where a scheme can be
+    ends within it, so a merged value that follows cannot change the scheme.
+    """
+    start = html.unescape(start)
+    return len(_SCHEME_PART.match(start).group()) < len(start) and is_safe_url(start)
 
 
 @lru_cache(maxsize=128)
@@ -119,7 +179,14 @@ def merge(pieces: tuple[Piece, ...], contact: Any, *, escape_values: bool = Fals
     Literal pieces are used as they are: for an HTML part they are already HTML.
     """
     if escape_values:
-        return "".join(p if type(p) is str else html.escape(value_for(p, contact)) for p in pieces)
+        return "".join(
+            p
+            if type(p) is str
+            else html.escape(value_for(p, contact))
+            if type(p) is Tag
+            else p.merge(contact)
+            for p in pieces
+        )
     return "".join(p if type(p) is str else value_for(p, contact) for p in pieces)
 
 
@@ -150,3 +217,39 @@ def unknown_tags(text: str) -> list[str]:
     """Template-like text that is not a supported tag, as written, once each."""
     found = (m.group() for m in _SCANNER.finditer(text) if m["other"])
     return list(dict.fromkeys(found))
+
+
+def tags_without_default(*texts: str) -> list[str]:
+    """Tags used with no default (``company``, ``custom.plan``), once each, in order.
+
+    An empty value for one of these leaves a gap ("Big news for "), which the
+    compose page warns about.
+    """
+    names = (
+        piece.name
+        for text in texts
+        for piece in compile_template(text)
+        if type(piece) is Tag and not piece.default
+    )
+    return list(dict.fromkeys(names))
+
+
+def readable(template: str) -> str:
+    """A subject for page titles and lists: each tag as ‹company›, never raw ``{{ … }}``."""
+    return "".join(p if type(p) is str else f"‹{p.name}›" for p in compile_template(template))
+
+
+# A default to suggest in the compose page's warning about empty values.
+_SUGGESTED_DEFAULTS = {
+    "first_name": "there",
+    "name": "there",
+    "company": "your company",
+    "job_title": "your team",
+    "country": "your country",
+    "city": "your city",
+}
+
+
+def with_default(name: str) -> str:
+    """The tag written with a default, e.g. ``{{ company|default:"your company" }}``."""
+    return f'{{{{ {name}|default:"{_SUGGESTED_DEFAULTS.get(name, "…")}" }}}}'

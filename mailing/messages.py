@@ -11,6 +11,7 @@ the MIME text written: the standard library's `email` generator, which Django's
 from __future__ import annotations
 
 import binascii
+import dataclasses
 import html
 import re
 import secrets
@@ -23,11 +24,25 @@ from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
 from django.utils.crypto import salted_hmac
 
-from .merge import _CONTROL, Piece, Tag, compile_template, merge
+from .merge import (
+    _CONTROL,
+    Link,
+    Piece,
+    Tag,
+    compile_template,
+    is_safe_url,
+    merge,
+    scheme_is_fixed,
+)
 from .models import Mailing
 from .unsubscribe import UnsubscribeLinks, unsubscribe_mailto
 
 _FOOTER_STYLE = "font-size:12px;color:#667085"
+_TEST_BANNER_STYLE = (
+    "margin:0 0 16px;padding:8px 12px;border:1px solid #f79009;border-radius:4px;"
+    "background:#fffaeb;color:#93370d;font-size:13px"
+)
+TEST_SUBJECT_PREFIX = "[Test] "
 _MAX_7BIT_LINE = 998  # RFC 5322 §2.1.1, without the CRLF
 
 
@@ -42,10 +57,14 @@ class Rendered:
 
 
 class MessageTemplate:
-    """A mailing prepared for sending, reused for each of its recipients."""
+    """A mailing prepared for sending, reused for each of its recipients.
 
-    def __init__(self, mailing: Mailing):
-        self._links = UnsubscribeLinks(mailing_id=mailing.pk)
+    With `test` (test sends and the preview), and for a mailing never saved, the
+    unsubscribe links are the test link, which unsubscribes nobody.
+    """
+
+    def __init__(self, mailing: Mailing, *, test: bool = False):
+        self._links = UnsubscribeLinks(mailing_id=mailing.pk, test=test or not mailing.pk)
         self.from_email = mailing.from_email
         self.subject = compile_template(_CONTROL.sub(" ", mailing.subject))
         self.text = compile_template(mailing.body)
@@ -66,7 +85,9 @@ class MessageTemplate:
             "flock.message-id", f"{mailing.pk}:{mailing.created_at.isoformat()}"
         ).hexdigest()[:20]
 
-    def render(self, contact, *, contact_id: int, delivery_id: int | None = None) -> Rendered:
+    def render(
+        self, contact, *, contact_id: int | None, delivery_id: int | None = None
+    ) -> Rendered:
         token = self._links.token(contact_id)
         link = self._links.url(token)
         list_unsubscribe = f"<{link}>"
@@ -132,11 +153,33 @@ class MessageTemplate:
         )
 
 
-def build_message(*, mailing: Mailing, contact, to: str, connection=None) -> EmailMultiAlternatives:
-    """One recipient's message as a Django EmailMessage (preview and test sends)."""
-    template = MessageTemplate(mailing)
+def build_message(
+    *, mailing: Mailing, contact, to: str, connection=None, test_note: str | None = None
+) -> EmailMultiAlternatives:
+    """One recipient's message as a Django EmailMessage, for the preview and test sends.
+
+    Its unsubscribe link is the test link. A test send (`test_note` given) is also
+    marked: "[Test]" before the subject and the note in a banner above the body.
+    """
+    template = MessageTemplate(mailing, test=True)
     rendered = template.render(contact, contact_id=contact.pk)
+    if test_note is not None:
+        rendered = marked_as_test(rendered, note=test_note)
     return template.email(rendered, to=to, connection=connection)
+
+
+def marked_as_test(rendered: Rendered, *, note: str) -> Rendered:
+    """A message nobody takes for the real one: "[Test]" in the subject, a banner on top."""
+    banner = f"Test message. {note}".strip()
+    return dataclasses.replace(
+        rendered,
+        subject=TEST_SUBJECT_PREFIX + rendered.subject,
+        text=f"[{banner}]\n\n{rendered.text}",
+        html=(
+            f'<p style="{_TEST_BANNER_STYLE}"><strong>Test message.</strong> '
+            f"{html.escape(note)}</p>\n{rendered.html}"
+        ),
+    )
 
 
 def address(email: str) -> str:
@@ -151,6 +194,8 @@ def html_pieces(body: str, *, markdown: bool) -> tuple[Piece, ...]:
     mailing with each tag replaced by a placeholder that Markdown leaves alone
     (letters and digits), and the tags are put back where the placeholders ended up;
     their values are escaped when merged. Raw HTML in the body is escaped too.
+    A link or image address whose scheme a tag could set becomes a `Link`, checked
+    once merged (a contact's value may say ``javascript:``).
     """
     pieces = compile_template(body)
     if not markdown:
@@ -167,25 +212,50 @@ def html_pieces(body: str, *, markdown: bool) -> tuple[Piece, ...]:
             source.append(f"flock{nonce}x{len(tags)}x")
             tags.append(piece)
     rendered = _markdown().render("".join(source))
+    placeholder = re.compile(rf"flock{nonce}x(\d+)x")
+
+    def restored(chunk: str) -> list[str | Tag]:
+        parts = placeholder.split(chunk)
+        return [tags[int(part)] if i % 2 else part for i, part in enumerate(parts) if part]
+
+    # Markdown writes each URL as ` href="…"` (links) or ` src="…"` (images).
+    url_attribute = re.compile(rf' (href|src)="([^"]*{placeholder.pattern}[^"]*)"')
     out: list[Piece] = []
-    for i, chunk in enumerate(re.split(rf"flock{nonce}x(\d+)x", rendered)):
-        if i % 2:
-            out.append(tags[int(chunk)])
-        elif chunk:
-            out.append(chunk)
-    return tuple(out)
+    pos = 0
+    for match in url_attribute.finditer(rendered):
+        url = restored(match[2])
+        if type(url[0]) is str and scheme_is_fixed(url[0]):  # https://…/{{ tag }}
+            out += restored(rendered[pos : match.end()])
+        else:
+            out += restored(rendered[pos : match.start()])
+            out.append(Link(match[1], tuple(url)))
+        pos = match.end()
+    out += restored(rendered[pos:])
+    # Neighbouring literals as one: fewer pieces to join per recipient.
+    joined: list[Piece] = []
+    for piece in out:
+        if type(piece) is str and joined and type(joined[-1]) is str:
+            joined[-1] += piece
+        else:
+            joined.append(piece)
+    return tuple(joined)
 
 
 _md = None
 
 
 def _markdown():
-    """CommonMark with raw HTML off: a body cannot inject markup or scripts."""
+    """CommonMark with raw HTML off: a body cannot inject markup or scripts.
+
+    Links and images may only point to http, https and mailto (or a relative
+    address, such as a tag's placeholder); any other is left as plain text.
+    """
     global _md
     if _md is None:
         from markdown_it import MarkdownIt
 
         _md = MarkdownIt("commonmark", {"html": False, "typographer": False})
+        _md.validateLink = is_safe_url
     return _md
 
 

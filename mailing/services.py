@@ -17,7 +17,8 @@ from django.core.exceptions import EmptyResultSet, ValidationError
 from django.core.mail import get_connection
 from django.core.mail.backends.smtp import EmailBackend as SMTPBackend
 from django.db import connection, transaction
-from django.db.models import DateTimeField, F, Func, QuerySet
+from django.db.models import CharField, DateTimeField, F, Func, QuerySet, Value
+from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
 from contacts.models import Contact
@@ -26,9 +27,11 @@ from segments.selectors import reachable, segment_contacts
 from segments.services import segment_evaluate
 
 from . import journal
+from .addresses import validate_from_address
 from .journal import JournalUnavailable, SentJournal
 from .messages import MessageTemplate, Rendered, address
 from .models import Delivery, Mailing
+from .stops import StopListener, announce_stop
 from .transport import Refusal, transmit
 
 logger = logging.getLogger(__name__)
@@ -50,7 +53,7 @@ def mailing_create(
         subject=subject.strip(),
         body=body,
         body_format=body_format,
-        from_email=(from_email or settings.DEFAULT_FROM_EMAIL).strip(),
+        from_email=validate_from_address(from_email or settings.DEFAULT_FROM_EMAIL),
         status=Mailing.Status.QUEUED,
         created_by=user,
     )
@@ -211,13 +214,18 @@ def deliveries_send(*, mailing: Mailing, recipients: list[Recipient]) -> BatchRe
     """
     result = BatchResult()
     keep_going = _KeepGoing(mailing.pk)  # the lease runs from the claim, set-up included
-    if unreachable := [r.pk for r in recipients if not r.reachable]:
-        result.suppressed = _claimed(recipients[0].claim, unreachable).update(
-            status=Delivery.Status.SUPPRESSED, lease_until=None
-        )
-        recipients = [r for r in recipients if r.reachable]
-    if recipients:
-        _send(mailing, recipients, result, keep_going)
+    try:
+        if unreachable := [r.pk for r in recipients if not r.reachable]:
+            result.suppressed = _claimed(recipients[0].claim, unreachable).update(
+                status=Delivery.Status.SUPPRESSED, lease_until=None
+            )
+            recipients = [r for r in recipients if r.reachable]
+        if recipients and keep_going.stopped:
+            _release(recipients)  # paused or cancelled since the claim: none of them goes
+        elif recipients:
+            _send(mailing, recipients, result, keep_going)
+    finally:
+        keep_going.close()
     # Retries that ran out are counted as failed by _retry_later itself. Once
     # another worker has finished the mailing its totals come from the rows, which
     # already hold this batch: adding it again would count it twice.
@@ -232,7 +240,13 @@ def deliveries_send(*, mailing: Mailing, recipients: list[Recipient]) -> BatchRe
 def _send(
     mailing: Mailing, recipients: list[Recipient], result: BatchResult, keep_going: _KeepGoing
 ) -> None:
-    template = MessageTemplate(mailing)
+    try:
+        template = MessageTemplate(mailing)
+    except Exception as exc:  # e.g. a From address that cannot be encoded
+        logger.exception("Mailing %s: its message cannot be prepared", mailing.pk)
+        for recipient in recipients:
+            result.retried += _retry_later(recipient, f"The message could not be prepared: {exc}")
+        return
     try:
         recorder = _Recorder(recipients[0].claim)
     except JournalUnavailable:
@@ -252,7 +266,7 @@ def _send(
     def messages() -> Iterator[tuple[Recipient, Rendered]]:
         nonlocal handed
         for recipient in recipients:
-            if handed and not keep_going():
+            if not keep_going(first=not handed):
                 return
             handed += 1
             yield (
@@ -284,6 +298,13 @@ def _send(
         # (whose content was not written yet) goes back unsent.
         logger.warning("Mailing %s: Redis failed mid-batch, batch stopped: %s", mailing.pk, exc)
         handed = answered
+    except Exception as exc:
+        # A fault of ours (a message that cannot be written, …): the rest is retried
+        # with backoff and fails after its last attempt, never claimed endlessly.
+        logger.exception("Mailing %s: batch stopped by an unexpected error", mailing.pk)
+        for recipient in recipients[answered:]:
+            result.retried += _retry_later(recipient, f"Unexpected error: {exc!r}")
+        handed = len(recipients)
     finally:
         try:
             recorder.close()
@@ -323,32 +344,43 @@ def _deliver(
 
 
 class _KeepGoing:
-    """Whether a batch may send one more message: its lease holds, the mailing still sends.
+    """Whether a batch may start one more message: its lease holds, the mailing still sends.
 
+    A pause or cancel is heard before the next message (mailing.stops); the
+    status is also read at most once a second, in case its announcement was lost.
     The lease is checked before every message, with room for what may follow the
     last check: the exchange in flight, the pipelined last message and QUIT, each
     up to EMAIL_TIMEOUT. Past the lease, the beat would hand the rows to another
-    worker while this one still sends them. The mailing's status is read at most
-    once a second, so a pause or cancel takes effect within about a second even on
-    a slow server.
+    worker while this one still sends them.
     """
 
     def __init__(self, mailing_id: int):
         self.mailing_id = mailing_id
         now = time.monotonic()
         self.deadline = now + settings.SEND_LEASE_SECONDS - 3 * settings.EMAIL_TIMEOUT
+        self.stops = StopListener(mailing_id)
+        # Subscribed first, then read: a stop committed before is seen here, after by the listener.
         self.next_look = now + settings.SEND_STATUS_CHECK_SECONDS
+        self.stopped = not self._still_sending()
 
-    def __call__(self) -> bool:
+    def _still_sending(self) -> bool:
+        return Mailing.objects.filter(pk=self.mailing_id, status=Mailing.Status.SENDING).exists()
+
+    def __call__(self, *, first: bool = False) -> bool:
+        """`first`: a batch always gets its first message out, whatever its lease."""
+        if self.stopped or self.stops.heard():
+            self.stopped = True
+            return False
         now = time.monotonic()
-        if now > self.deadline:
+        if now > self.deadline and not first:
             return False
         if now >= self.next_look:
             self.next_look = now + settings.SEND_STATUS_CHECK_SECONDS
-            return Mailing.objects.filter(
-                pk=self.mailing_id, status=Mailing.Status.SENDING
-            ).exists()
-        return True
+            self.stopped = not self._still_sending()
+        return not self.stopped
+
+    def close(self) -> None:
+        self.stops.close()
 
 
 class _Recorder:
@@ -443,6 +475,17 @@ def deliveries_release_expired() -> int:
             expired.filter(claim=claim, pk__in=accepted).update(
                 status=Delivery.Status.SENT, sent_at=_DatabaseNow(), lease_until=None, last_error=""
             )
+    # A row whose every claim ended with its worker gone (one that crashes the
+    # process, say) is not handed out again forever.
+    expired.filter(attempts__gte=settings.SEND_MAX_ATTEMPTS).update(
+        status=Delivery.Status.FAILED,
+        lease_until=None,
+        last_error=Concat(
+            Value("Its worker stopped before a result was recorded, "),
+            Cast("attempts", CharField()),
+            Value(" times."),
+        ),
+    )
     return expired.update(status=Delivery.Status.PENDING, lease_until=None)
 
 
@@ -458,9 +501,11 @@ def mailing_finish_if_done(*, mailing_id: int) -> bool:
     )
     if progress.pending:
         return False
+    # Failed: not one message could be sent (the reasons are on the deliveries).
+    nothing_sent = progress.sent == 0 and progress.failed > 0
     return bool(
         Mailing.objects.filter(pk=mailing_id, status=Mailing.Status.SENDING).update(
-            status=Mailing.Status.SENT
+            status=Mailing.Status.FAILED if nothing_sent else Mailing.Status.SENT
         )
     )
 
@@ -469,9 +514,9 @@ def mailing_finish_if_done(*, mailing_id: int) -> bool:
 #
 # Each is one conditional UPDATE … WHERE status IN (…) whose row count says whether
 # it applied: pressing a button twice, or at the moment a worker finishes the
-# mailing, changes nothing and is reported as such. Workers need no signal: the
-# claim query only hands out rows of a mailing whose status is `sending`, so a
-# paused or cancelled mailing stops after the batch in flight.
+# mailing, changes nothing and is reported as such. The claim query only hands out
+# rows of a mailing whose status is `sending`; a batch in flight hears a pause or
+# cancel before its next message (mailing.stops).
 
 PAUSABLE = (Mailing.Status.SENDING,)
 RESUMABLE = (Mailing.Status.PAUSED,)
@@ -486,10 +531,18 @@ def _transition(mailing: Mailing, *, source: tuple[str, ...], target: str) -> bo
     return changed > 0
 
 
+def _stop(mailing: Mailing, *, source: tuple[str, ...], target: str) -> bool:
+    stopped = _transition(mailing, source=source, target=target)
+    if stopped:  # once committed: before that, a worker would still see `sending`
+        mailing_id = mailing.pk
+        transaction.on_commit(lambda: announce_stop(mailing_id))
+    return stopped
+
+
 @transaction.atomic
 def mailing_pause(*, mailing: Mailing) -> bool:
-    """sending → paused; True if it was sending."""
-    return _transition(mailing, source=PAUSABLE, target=Mailing.Status.PAUSED)
+    """sending → paused; True if it was sending. No new message starts after it."""
+    return _stop(mailing, source=PAUSABLE, target=Mailing.Status.PAUSED)
 
 
 @transaction.atomic
@@ -510,6 +563,6 @@ def mailing_cancel(*, mailing: Mailing) -> bool:
 
     A queued mailing's recipients may still be written afterwards by its
     materialize task; that task leaves the status alone unless it is `queued`,
-    and nothing claims rows of a cancelled mailing.
+    and nothing claims rows of a cancelled mailing. No new message starts after it.
     """
-    return _transition(mailing, source=CANCELLABLE, target=Mailing.Status.CANCELLED)
+    return _stop(mailing, source=CANCELLABLE, target=Mailing.Status.CANCELLED)

@@ -126,7 +126,17 @@ def test_5xx_fails_the_delivery_and_marks_the_contact_bounced(smtp, mailing):
     bad.refresh_from_db()
     assert bad.is_bounced
     mailing.refresh_from_db()
-    assert (mailing.status, mailing.failed) == ("sent", 1)
+    assert (mailing.status, mailing.failed) == ("failed", 1)  # not one message went out
+
+
+def test_a_mailing_with_some_messages_sent_is_sent_despite_failures(smtp, mailing):
+    ContactFactory(email="nobody@example.com", lead_score=90)
+    ContactFactory(email="somebody@example.com", lead_score=90)
+    smtp.refuse["nobody@example.com"] = ["550 5.1.1 No such user"]
+    deliveries_materialize(mailing=mailing)
+    send_all(mailing)
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.sent, mailing.failed) == ("sent", 1, 1)
 
 
 def test_4xx_is_retried_later_and_then_sent_once(smtp, mailing):
@@ -256,3 +266,87 @@ def test_a_batch_stops_before_its_lease_runs_out_and_hands_back_the_rest(mailing
     )  # each once
     mailing.refresh_from_db()
     assert (mailing.status, mailing.sent) == (Mailing.Status.SENT, 8)
+
+
+def _exhaust_retries(mailing: Mailing) -> None:
+    """Send, let each backoff pass, and send again until nothing is left to retry."""
+    for _ in range(10):
+        send_all(mailing)
+        waiting = Delivery.objects.filter(mailing=mailing, status=Delivery.Status.PENDING)
+        if not waiting.exists():
+            return
+        waiting.update(lease_until=timezone.now())  # time passes
+
+
+def test_a_message_that_cannot_be_prepared_fails_after_its_attempts(smtp, mailing, settings):
+    ContactFactory.create_batch(2, lead_score=90)
+    # Two mailboxes in From: accepted by the database, but no message can carry it.
+    Mailing.objects.filter(pk=mailing.pk).update(from_email="a@x.example, b@x.example")
+    mailing.refresh_from_db()
+    deliveries_materialize(mailing=mailing)
+    send_all(mailing)
+    first = Delivery.objects.filter(mailing=mailing).first()
+    assert (first.status, first.attempts) == (Delivery.Status.PENDING, 1)
+    assert first.last_error.startswith("The message could not be prepared:")
+
+    _exhaust_retries(mailing)
+    assert smtp.messages == []
+    rows = set(Delivery.objects.filter(mailing=mailing).values_list("status", "attempts"))
+    assert rows == {(Delivery.Status.FAILED, settings.SEND_MAX_ATTEMPTS)}
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.sent, mailing.failed) == (Mailing.Status.FAILED, 0, 2)
+
+
+def test_an_unexpected_error_mid_batch_keeps_what_was_sent_and_retries_the_rest(
+    smtp, mailing, monkeypatch
+):
+    ContactFactory.create_batch(3, lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    from mailing.messages import MessageTemplate
+
+    render = MessageTemplate.render
+    calls = []
+
+    def render_then_break(self, recipient, **kwargs):
+        calls.append(recipient.pk)
+        # The third: by then the first is answered, the second's content not yet
+        # sent (pipelining writes it with the third's envelope).
+        if len(calls) == 3:
+            raise RuntimeError("a bug in rendering")
+        return render(self, recipient, **kwargs)
+
+    monkeypatch.setattr(MessageTemplate, "render", render_then_break)
+    batch = deliveries_claim(mailing_id=mailing.pk)
+    result = deliveries_send(mailing=mailing, recipients=batch)  # no exception escapes
+    assert (result.sent, result.retried) == (1, 2)
+    statuses = dict(Delivery.objects.filter(mailing=mailing).values_list("pk", "status"))
+    assert statuses == {batch[0].pk: "sent", batch[1].pk: "pending", batch[2].pk: "pending"}
+    assert "a bug in rendering" in Delivery.objects.get(pk=batch[2].pk).last_error
+    assert [m["To"] for m in smtp.messages] == [batch[0].email]
+
+    monkeypatch.setattr(MessageTemplate, "render", render)
+    _exhaust_retries(mailing)
+    assert sorted(m["To"] for m in smtp.messages) == sorted(r.email for r in batch)
+    mailing.refresh_from_db()
+    assert (mailing.status, mailing.sent) == (Mailing.Status.SENT, 3)
+
+
+def test_a_row_whose_worker_keeps_dying_fails_instead_of_coming_back_forever(
+    smtp, mailing, settings
+):
+    ContactFactory(lead_score=90)
+    deliveries_materialize(mailing=mailing)
+    settings.SEND_LEASE_SECONDS = -1  # every claim expires at once, as if its worker died
+    for attempt in range(1, settings.SEND_MAX_ATTEMPTS + 1):
+        (claimed,) = deliveries_claim(mailing_id=mailing.pk)
+        assert claimed.attempts == attempt
+        deliveries_release_expired()
+    (delivery,) = Delivery.objects.filter(mailing=mailing)
+    assert delivery.status == Delivery.Status.FAILED
+    assert delivery.last_error == (
+        f"Its worker stopped before a result was recorded, {settings.SEND_MAX_ATTEMPTS} times."
+    )
+    assert deliveries_claim(mailing_id=mailing.pk) == []
+    assert mailing_finish_if_done(mailing_id=mailing.pk)
+    mailing.refresh_from_db()
+    assert mailing.status == Mailing.Status.FAILED

@@ -12,7 +12,7 @@ from mailing.journal import JournalUnavailable, SentJournal
 def claim():
     token = journal.new_claim()
     yield token
-    journal._client().delete(f"flock:sent:{token}")
+    journal.client().delete(f"flock:sent:{token}")
 
 
 def test_it_lists_the_accepted_deliveries_of_its_claim_only(claim):
@@ -32,20 +32,20 @@ def test_forgetting_deletes_the_journal(claim):
     record.add(5)
     record.close(delete=True)
     assert journal.accepted(claim) == []
-    assert not journal._client().exists(f"flock:sent:{claim}")
+    assert not journal.client().exists(f"flock:sent:{claim}")
 
 
 def test_a_journal_lives_a_week_at_most(claim):
     record = SentJournal(claim)
     record.add(5)
     record.close(delete=False)
-    assert 0 < journal._client().ttl(f"flock:sent:{claim}") <= 7 * 24 * 3600
+    assert 0 < journal.client().ttl(f"flock:sent:{claim}") <= 7 * 24 * 3600
 
 
 def test_records_that_redis_lost_are_reported(claim):
     record = SentJournal(claim)
     record.add(5)
-    journal._client().delete(f"flock:sent:{claim}")  # e.g. a Redis restarted without data
+    journal.client().delete(f"flock:sent:{claim}")  # e.g. a Redis restarted without data
     with pytest.raises(JournalUnavailable, match="incomplete in Redis: 0 of its 1 records"):
         record.close(delete=False)
 
@@ -55,8 +55,8 @@ def test_its_connection_goes_back_to_the_pool_answering_again(claim):
     record.add(5)
     record.close(delete=True)
     # A connection left with replies off would make this wait for its timeout.
-    assert journal._client().ping()
-    assert journal._client().set(f"flock:test:{claim}", 1, ex=10)
+    assert journal.client().ping()
+    assert journal.client().set(f"flock:test:{claim}", 1, ex=10)
 
 
 def test_an_unreachable_redis_is_reported_before_anything_is_recorded(claim, settings):
@@ -68,7 +68,7 @@ def test_an_unreachable_redis_is_reported_before_anything_is_recorded(claim, set
 @pytest.fixture
 def no_client_commands(settings):
     """A Redis user that may not run CLIENT (as some managed Redis services set up)."""
-    admin = journal._client()
+    admin = journal.client()
     admin.acl_setuser(
         "flock-test-no-client", enabled=True, nopass=True, keys=["*"],
         commands=["+@all", "-client"],

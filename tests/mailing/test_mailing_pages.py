@@ -109,6 +109,8 @@ def test_the_poll_returns_only_the_progress_fragment(marketer_client, mailing):
 @pytest.mark.parametrize("status", ["sent", "cancelled", "failed"])
 def test_polling_stops_once_the_mailing_has_ended(marketer_client, mailing, status):
     Mailing.objects.filter(pk=mailing.pk).update(status=status)
+    # …and its last batch has recorded what it sent (tests/mailing/test_mailing_progress_view.py).
+    Delivery.objects.filter(mailing=mailing, status="sending").update(status="sent")
     for headers in ({}, {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "progress"}):
         body = marketer_client.get(detail_url(mailing), **headers).content.decode()
         assert 'id="progress"' in body
@@ -139,7 +141,7 @@ def test_a_filter_with_htmx_returns_only_the_recipient_list(marketer_client, mai
         HTTP_HX_TARGET="deliveries",
     )
     body = response.content.decode()
-    assert body.strip().startswith('<section id="deliveries">')
+    assert body.strip().startswith('<section id="deliveries"')
     assert body.count('<tr id="delivery-') == 3
     assert 'id="progress"' not in body
 
@@ -177,3 +179,12 @@ def test_the_pages_require_login(stranger_client, mailing):
         response = stranger_client.get(url)
         assert response.status_code == 302
         assert response.url.startswith(reverse("login"))
+
+
+def test_the_list_shows_a_subject_with_merge_tags_readably(marketer_client, segment, marketer):
+    make_mailing(
+        segment, marketer, subject='Big news for {{ company }}, {{ first_name|default:"you" }}'
+    )
+    body = marketer_client.get(reverse("mailing:list")).content.decode()
+    assert "Big news for ‹company›, ‹first_name›</a>" in body
+    assert "{{" not in body

@@ -6,7 +6,18 @@ from types import SimpleNamespace
 
 import pytest
 
-from mailing.merge import SAMPLE_TAGS, render_html, render_text, tags_in, unknown_tags
+from mailing.merge import (
+    SAMPLE_TAGS,
+    is_safe_url,
+    readable,
+    render_html,
+    render_text,
+    scheme_is_fixed,
+    tags_in,
+    tags_without_default,
+    unknown_tags,
+    with_default,
+)
 from tests.contacts.factories import ContactFactory
 
 
@@ -215,3 +226,65 @@ def test_real_contact():
     assert render_html(template, contact) == (
         "Grace Hopper &lt;grace@example.com&gt; at &lt;Navy &amp; Co&gt;: enterprise/12/false-"
     )
+
+
+def test_tags_without_default_lists_the_tags_that_can_leave_a_gap():
+    subject = "Big news for {{ company }}"
+    body = "Hi {{ first_name|default:'there' }} {{ custom.plan }} {{ company }} {{ nope }}"
+    assert tags_without_default(subject, body) == ["company", "custom.plan"]
+
+
+def test_with_default_suggests_the_supported_syntax():
+    assert with_default("company") == '{{ company|default:"your company" }}'
+    assert with_default("custom.plan") == '{{ custom.plan|default:"…" }}'
+    for tag in ("company", "first_name", "custom.plan"):
+        suggestion = with_default(tag)
+        assert tags_in(suggestion) == [tag] and tags_without_default(suggestion) == []
+
+
+def test_readable_shows_each_tag_by_name_without_braces():
+    assert readable("Big news for {{ company }}") == "Big news for ‹company›"
+    assert readable("Hi {{first_name|default:'you'}} / {{ custom.plan }}") == (
+        "Hi ‹first_name› / ‹custom.plan›"
+    )
+    assert readable("No tags") == "No tags"
+
+
+@pytest.mark.parametrize(
+    ("url", "safe"),
+    [
+        ("https://example.com/x", True),
+        ("HTTP://example.com", True),
+        ("mailto:a@example.com", True),
+        ("/relative/path", True),
+        ("#top", True),
+        ("page?x=a:b", True),
+        ("javascript:alert(1)", False),
+        ("JAVASCRIPT:alert(1)", False),
+        ("  javascript:alert(1)", False),
+        ("java\tscript:alert(1)", False),
+        ("java\nscript:alert(1)", False),
+        ("\x00javascript:alert(1)", False),
+        ("data:text/html;base64,PHNjcmlwdD4=", False),
+        ("vbscript:x", False),
+        ("tel:+123", False),
+    ],
+)
+def test_is_safe_url_allows_only_http_https_mailto_and_relative(url, safe):
+    assert is_safe_url(url) is safe
+
+
+@pytest.mark.parametrize(
+    ("start", "fixed"),
+    [
+        ("https://example.com/", True),
+        ("mailto:help@example.com?subject=", True),
+        ("/path/", True),
+        ("https", False),  # a value could still add "://" or ":…"
+        ("java", False),
+        ("", False),
+        ("javascript:alert(1)//", False),
+    ],
+)
+def test_scheme_is_fixed_only_when_the_text_already_ends_a_safe_scheme(start, fixed):
+    assert scheme_is_fixed(start) is fixed

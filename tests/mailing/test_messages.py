@@ -7,9 +7,9 @@ from email import policy
 
 import pytest
 
-from mailing.messages import MessageTemplate
+from mailing.messages import MessageTemplate, marked_as_test
 from mailing.models import Mailing
-from mailing.unsubscribe import read_token
+from mailing.unsubscribe import PreviewToken, read_token
 
 from ..contacts.factories import ContactFactory
 
@@ -180,3 +180,98 @@ def test_a_delivery_keeps_its_message_id_and_other_deliveries_and_mailings_diffe
     assert message_id(template, 41) == message_id(MessageTemplate(the_mailing), 41)
     assert message_id(template, 41) != message_id(template, 42)
     assert message_id(template, 41) != message_id(MessageTemplate(mailing(pk=8)), 41)
+
+
+# -- links (issue 14, point 18) ------------------------------------------------
+
+
+def markdown_html(body: str, contact) -> str:
+    template = MessageTemplate(mailing(body=body, body_format=Mailing.Format.MARKDOWN))
+    return parts(sent_bytes(template, contact))[1]
+
+
+@pytest.mark.parametrize(
+    "url",
+    [
+        "javascript:alert(document.cookie)",
+        "JavaScript:alert(1)",
+        " javascript:alert(1)",
+        "java\tscript:alert(1)",
+        "data:text/html,<script>alert(1)</script>",
+        "vbscript:msgbox(1)",
+    ],
+)
+def test_a_contacts_value_cannot_make_a_link_run_script(url):
+    contact = ContactFactory(custom_fields={"url": url})
+    html = markdown_html("[click me]({{ custom.url }}) and ![logo]({{ custom.url }})", contact)
+    assert "<a>click me</a>" in html  # plain text now, not a link
+    assert '<img alt="logo"' in html
+    assert "script:" not in html.lower() and "data:" not in html
+
+
+def test_a_scheme_put_together_from_text_and_a_value_is_checked_too():
+    contact = ContactFactory(custom_fields={"rest": "script:alert(1)"})
+    html = markdown_html("[x](java{{ custom.rest }})", contact)
+    assert "<a>x</a>" in html and "javascript" not in html
+
+
+@pytest.mark.parametrize(
+    ("url", "href"),
+    [
+        ("https://example.com/a?b=1&c=2", "https://example.com/a?b=1&amp;c=2"),
+        ("http://example.com", "http://example.com"),
+        ("mailto:help@example.com", "mailto:help@example.com"),
+        ('https://example.com/"onmouseover="x', "https://example.com/&quot;onmouseover=&quot;x"),
+    ],
+)
+def test_http_https_and_mailto_values_stay_links(url, href):
+    contact = ContactFactory(custom_fields={"url": url})
+    assert f'<a href="{href}">click me</a>' in markdown_html(
+        "[click me]({{ custom.url }})", contact
+    )
+
+
+def test_a_value_inside_a_fixed_https_link_is_merged_and_escaped():
+    contact = ContactFactory(first_name='a"b', company="Acme & Co")
+    html = markdown_html(
+        '[site](https://example.com/{{ first_name }} "For {{ company }}") '
+        "<https://x.example/{{ company }}>",
+        contact,
+    )
+    assert '<a href="https://example.com/a&quot;b" title="For Acme &amp; Co">site</a>' in html
+    assert '<a href="https://x.example/Acme &amp; Co">https://x.example/Acme &amp; Co</a>' in html
+
+
+@pytest.mark.parametrize(
+    "link", ["[x](javascript:alert(1))", "[x](data:text/html,hi)", "[x](tel:+123)", "<tel:+123>"]
+)
+def test_markdown_links_in_the_body_allow_only_http_https_and_mailto(link):
+    html = markdown_html(f"See {link} or [ok](https://example.com).", ContactFactory())
+    body = html.split("</div>")[0]  # not the footer's unsubscribe link
+    assert body.count("<a ") == 1
+    assert '<a href="https://example.com">ok</a>' in html
+
+
+# -- test sends (point 13) --------------------------------------------------------
+
+
+def test_a_test_template_and_an_unsaved_mailing_carry_the_test_link():
+    contact = ContactFactory()
+    for template in (MessageTemplate(mailing(), test=True), MessageTemplate(mailing(pk=None))):
+        token = template.render(contact, contact_id=contact.pk).headers["List-Unsubscribe"]
+        token = token.strip("<>").rstrip("/").rsplit("/", 1)[1]
+        with pytest.raises(PreviewToken):
+            read_token(token)
+
+
+def test_a_test_message_is_marked_in_the_subject_and_both_parts():
+    contact = ContactFactory(first_name="Ada")
+    template = MessageTemplate(mailing(subject="Hi {{ first_name }}"), test=True)
+    rendered = marked_as_test(template.render(contact, contact_id=None), note="Merged with <you>.")
+    message = email.message_from_bytes(
+        template.mime(rendered, to=contact.email), policy=policy.default
+    )
+    text, html = parts(message)
+    assert message["Subject"] == "[Test] Hi Ada"
+    assert text.startswith("[Test message. Merged with <you>.]\n\nHello")
+    assert "<strong>Test message.</strong> Merged with &lt;you&gt;.</p>\n<div>Hello</div>" in html

@@ -12,13 +12,18 @@ from django.test import Client
 from django.urls import reverse
 
 from contacts.models import Contact
+from mailing.models import TrackingEvent
 from mailing.unsubscribe import (
     SALT,
     BadToken,
+    PreviewToken,
+    contact_resubscribe,
     contact_unsubscribe,
+    make_preview_token,
     make_token,
     mask_email,
     read_token,
+    unsubscribe_by_mail,
     unsubscribe_url,
 )
 from tests.contacts.factories import ContactFactory
@@ -243,3 +248,121 @@ def test_other_methods_are_refused(stranger_client, method):
     response = getattr(stranger_client, method)(url_for(contact))
     assert response.status_code == 405
     assert not is_unsubscribed(contact)
+
+
+# --- Test sends and the preview (issue 14, point 13) --------------------------
+
+
+def test_a_preview_token_is_signed_and_recognised():
+    token = make_preview_token()
+    with pytest.raises(PreviewToken):
+        read_token(token)
+    with pytest.raises(BadToken):  # altered, it is just a bad token
+        read_token(token[:-1])
+
+
+@pytest.mark.parametrize("method", ["get", "post"])
+def test_a_test_messages_link_says_it_unsubscribes_nobody(csrf_client, method):
+    contacts = ContactFactory.create_batch(2)
+    url = reverse("mailing:unsubscribe", kwargs={"token": make_preview_token()})
+    response = getattr(csrf_client, method)(url, ONE_CLICK if method == "post" else None)
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "This link is from a test message" in body
+    assert "Test messages do not unsubscribe anyone" in body
+    assert "<form" not in body
+    assert response["X-Robots-Tag"] == "noindex, nofollow"
+    assert not any(is_unsubscribed(c) for c in contacts)
+
+
+def test_a_test_messages_token_mailed_back_unsubscribes_nobody():
+    contact = ContactFactory()
+    assert unsubscribe_by_mail(f"unsubscribe {make_preview_token()}") is None
+    assert not is_unsubscribed(contact)
+
+
+# --- Already unsubscribed, and resubscribing (point 14) --------------------------
+
+
+def resubscribe_url(contact: Contact) -> str:
+    token = make_token(contact_id=contact.pk, mailing_id=7)
+    return reverse("mailing:resubscribe", kwargs={"token": token})
+
+
+def test_opening_the_link_again_says_already_unsubscribed_and_offers_to_resubscribe(
+    stranger_client,
+):
+    contact = ContactFactory(email="alice@example.com", is_unsubscribed=True)
+    response = stranger_client.get(url_for(contact))
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "You are already unsubscribed" in body
+    assert "a***@example.com" in body
+    assert ">Unsubscribe</button>" not in body  # nothing asked again
+    assert f'action="{resubscribe_url(contact)}"' in body
+    assert 'name="csrfmiddlewaretoken"' in body
+    assert is_unsubscribed(contact)
+
+
+def test_the_unsubscribed_page_offers_to_resubscribe(stranger_client):
+    contact = ContactFactory()
+    body = stranger_client.post(url_for(contact)).content.decode()
+    assert "You are unsubscribed" in body
+    assert f'action="{resubscribe_url(contact)}"' in body
+
+
+def test_resubscribing_from_the_page_subscribes_again_and_is_recorded(csrf_client):
+    contact = ContactFactory(email="alice@example.com", is_unsubscribed=True)
+    page = csrf_client.get(url_for(contact)).content.decode()
+    csrf = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page)[1]
+    response = csrf_client.post(resubscribe_url(contact), {"csrfmiddlewaretoken": csrf})
+    body = response.content.decode()
+    assert response.status_code == 200
+    assert "You are subscribed again" in body
+    assert f'action="{url_for(contact)}"' in body  # and can unsubscribe again
+    assert not is_unsubscribed(contact)
+    event = TrackingEvent.objects.get()
+    assert (event.event_type, event.email) == ("resubscribed", "alice@example.com")
+
+
+def test_a_resubscribe_post_from_elsewhere_is_refused(csrf_client):
+    contact = ContactFactory(is_unsubscribed=True)
+    response = csrf_client.post(resubscribe_url(contact))  # no CSRF token
+    assert response.status_code == 403
+    assert is_unsubscribed(contact)
+    assert not TrackingEvent.objects.exists()
+
+
+def test_a_get_of_the_resubscribe_address_changes_nothing(stranger_client):
+    contact = ContactFactory(is_unsubscribed=True)
+    response = stranger_client.get(resubscribe_url(contact))
+    assert response.status_code == 302 and response.url == url_for(contact)
+    assert is_unsubscribed(contact)
+
+
+def test_resubscribing_with_a_bad_or_test_token_changes_nothing(stranger_client):
+    contact = ContactFactory(is_unsubscribed=True)
+    bad = reverse("mailing:resubscribe", kwargs={"token": "garbage"})
+    assert stranger_client.post(bad).status_code == 404
+    test = reverse("mailing:resubscribe", kwargs={"token": make_preview_token()})
+    response = stranger_client.post(test)
+    assert response.status_code == 200
+    assert "Test messages do not unsubscribe anyone" in response.content.decode()
+    assert is_unsubscribed(contact)
+
+
+def test_resubscribing_a_deleted_contact_is_404(stranger_client):
+    contact = ContactFactory(is_unsubscribed=True)
+    url = resubscribe_url(contact)
+    contact.delete()
+    assert stranger_client.post(url).status_code == 404
+
+
+def test_contact_resubscribe_is_idempotent_and_records_once():
+    contact = ContactFactory(is_unsubscribed=True, is_bounced=True)
+    assert contact_resubscribe(contact_id=contact.pk) is True
+    assert contact_resubscribe(contact_id=contact.pk) is False
+    fresh = Contact.objects.get(pk=contact.pk)
+    assert not fresh.is_unsubscribed and fresh.is_bounced  # a bounce stays a bounce
+    assert TrackingEvent.objects.filter(event_type="resubscribed").count() == 1
+    assert contact_resubscribe(contact_id=contact.pk + 10_000) is False

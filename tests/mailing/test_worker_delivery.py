@@ -221,3 +221,55 @@ def test_pause_resume_and_cancel_take_effect_while_a_worker_sends(broker, market
     assert count("pending") == len(members) - cancelled_at  # left unsent, not lost
     received = Counter(message["To"] for message in smtp.recorder.messages)
     assert set(received.values()) == {1}
+
+
+def test_no_new_message_starts_once_pause_or_cancel_returns(broker, marketer):
+    """A batch in flight stops between two messages, not a batch or a second later."""
+    members = _contacts("member", 80, lead_score=90)
+    segment = segment_create(name="Everyone high", filter_json=HIGH_SCORE, user=marketer)
+
+    def count(status: str) -> int:
+        return Delivery.objects.filter(mailing=mailing, status=status).count()
+
+    def settled() -> bool:
+        return count("sending") == 0
+
+    # 25 messages a second, all of them in one batch: only the stop announcement
+    # can end it early (the status alone is read once a second: 25 more messages).
+    with SlowSmtpServer(delay=0.04) as smtp, running_workers() as workers:
+        workers.append(
+            Worker(worker_env(smtp_port=smtp.port, FLOCK_SEND_BATCH_SIZE=500), "w").start()
+        )
+        mailing = mailing_create(segment=segment, subject="Hi", body="Hello", user=marketer)
+        wait_for(
+            lambda: len(smtp.recorder.messages) >= 10, timeout=30, what="sending to start",
+            workers=workers,
+        )  # fmt: skip
+        assert mailing_pause(mailing=mailing)
+        at_pause = len(smtp.recorder.messages)
+        wait_for(settled, timeout=10, what="the batch to stop", workers=workers)
+        # In flight at most: one message being answered, one whose envelope went out.
+        assert len(smtp.recorder.messages) <= at_pause + 2
+        assert count("sent") == len(smtp.recorder.messages)
+
+        assert mailing_resume(mailing=mailing)
+        resumed_at = len(smtp.recorder.messages)
+        wait_for(
+            lambda: len(smtp.recorder.messages) >= resumed_at + 10, timeout=30,
+            what="sending to resume", workers=workers,
+        )  # fmt: skip
+        assert mailing_cancel(mailing=mailing)
+        at_cancel = len(smtp.recorder.messages)
+        wait_for(settled, timeout=10, what="the batch to stop", workers=workers)
+        sent = len(smtp.recorder.messages)
+        assert sent <= at_cancel + 2
+        time.sleep(0.5)
+        assert len(smtp.recorder.messages) == sent == count("sent")
+
+    assert count("pending") == len(members) - sent  # left unsent, not lost
+    assert set(Counter(m["To"] for m in smtp.recorder.messages).values()) == {1}
+    client = Client()
+    client.force_login(marketer)
+    page = client.get(f"/mailings/{mailing.pk}/").content.decode()
+    assert f"{sent} were sent before the cancel took effect. {len(members) - sent} will not" in page
+    assert "every 2s" not in page
