@@ -6,11 +6,17 @@ on the trigram-indexed columns, and bulk actions as single statements.
 
 from __future__ import annotations
 
+import json
+import re
+from typing import Any
+
 from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
 from django.db.models.functions import Coalesce
+from django.forms.fields import InvalidJSONInput
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
@@ -18,6 +24,145 @@ from .counting import EstimatedCountPaginator
 from .models import Contact, ContactTag, Group, GroupMembership, Tag
 from .selectors import contact_has_tag, contact_status_q
 from .services import contacts_add_tag, contacts_unsubscribe
+
+# --- JSON in a textarea ---------------------------------------------------------
+
+#: Levels of [ and { the admin's JSON fields take. Real rules need about a dozen
+#: (SEGMENT_MAX_DEPTH groups, each an object and a list); far deeper text is refused
+#: before json.loads, whose C decoder recurses once per level (RecursionError).
+MAX_JSON_NESTING = 64
+# A JSON string (possibly unterminated: its brackets are text, not nesting) or a bracket.
+_JSON_NESTING_TOKEN = re.compile(r'"[^"\\]*(?:\\.[^"\\]*)*"?|[\[\]{}]', re.DOTALL)
+
+
+def json_nesting_exceeds(text: str, limit: int = MAX_JSON_NESTING) -> bool:
+    """Whether `text` opens more than `limit` levels of [ and { outside strings."""
+    depth = 0
+    for match in _JSON_NESTING_TOKEN.finditer(text):
+        token = match.group()
+        if token in "[{":
+            depth += 1
+            if depth > limit:
+                return True
+        elif token in "]}":
+            depth = max(depth - 1, 0)
+    return False
+
+
+def _unstorable(value: Any) -> str | None:
+    """Why PostgreSQL's jsonb would refuse `value` (a 500 at save time), or None."""
+    try:
+        json.dumps(value, ensure_ascii=False, allow_nan=False).encode("utf-8")
+    except UnicodeEncodeError:
+        return "It contains text that is not valid Unicode (a lone \\ud800 escape); remove it."
+    except ValueError:
+        return "Numbers must be finite: NaN, Infinity and numbers such as 1e999 are not allowed."
+    stack = [value]  # iterative: the depth is bounded, but no recursion is simpler still
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            stack.extend(item.keys())
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+        elif isinstance(item, str) and "\x00" in item:
+            return "It contains a NUL character (\\u0000), which cannot be stored; remove it."
+    return None
+
+
+def _no_constants(name: str):
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+class PrettyJSONField(forms.JSONField):
+    """JSON shown indented in a monospace textarea, with errors that say where and why.
+
+    Django's JSONField lets a RecursionError (deep nesting) or a value jsonb refuses
+    (NaN, a lone surrogate, NUL) through as a 500; here they are form errors.
+    """
+
+    widget = forms.Textarea(attrs={"class": "flock-json", "rows": 12, "spellcheck": "false"})
+
+    def __init__(self, *, empty_value: Any = None, key_order: tuple[str, ...] = (), **kwargs):
+        super().__init__(**kwargs)
+        self.empty_value = empty_value  # after CharField's own ("")
+        # jsonb hands keys back shortest first ("op" before "field"); show these first.
+        self.key_order = {key: index for index, key in enumerate(key_order)}
+
+    def _load(self, text: str) -> Any:
+        if json_nesting_exceeds(text):
+            raise ValidationError(
+                f"The JSON is nested too deeply (more than {MAX_JSON_NESTING} levels of "
+                "[ and {); nothing was saved. Remove the extra brackets.",
+                code="too_deep",
+            )
+        try:
+            value = json.loads(text, parse_constant=_no_constants)
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"This is not valid JSON: {exc.msg} at line {exc.lineno}, column {exc.colno}.",
+                code="invalid",
+            ) from None
+        except (ValueError, RecursionError) as exc:  # NaN, 5,000-digit numbers…
+            raise ValidationError(f"This is not valid JSON: {exc}.", code="invalid") from None
+        problem = _unstorable(value)
+        if problem:
+            raise ValidationError(problem, code="invalid")
+        return value
+
+    def to_python(self, value):
+        if self.disabled or not isinstance(value, str):
+            return super().to_python(value)
+        if not value.strip():
+            return self.empty_value
+        return self._load(value)
+
+    def bound_data(self, data, initial):
+        # Re-shows the text as typed when it does not parse (instead of a RecursionError).
+        if self.disabled or data is None:
+            return super().bound_data(data, initial)
+        try:
+            return self._load(data)
+        except ValidationError:
+            return InvalidJSONInput(data)
+
+    def prepare_value(self, value):
+        if isinstance(value, InvalidJSONInput):
+            return value
+        return json.dumps(self._ordered(value), ensure_ascii=False, indent=2)
+
+    def _ordered(self, value: Any) -> Any:
+        if isinstance(value, list):
+            return [self._ordered(item) for item in value]
+        if isinstance(value, dict) and self.key_order:
+            last = len(self.key_order)
+            keys = sorted(value, key=lambda key: self.key_order.get(key, last))
+            return {key: self._ordered(value[key]) for key in keys}
+        return value
+
+    def has_changed(self, initial, data):
+        try:
+            return super().has_changed(initial, data)
+        except ValidationError:
+            return True
+
+
+class ContactAdminForm(forms.ModelForm):
+    custom_fields = PrettyJSONField(
+        required=False,
+        empty_value={},
+        label="Custom fields",
+        help_text=(
+            "A JSON object of name → value; each value is text, a number, true/false, "
+            'null or an ISO date, e.g. <code>{"plan": "pro", "seats": 5, '
+            '"renews": "2026-03-01"}</code>. Segment rules read them as '
+            "<code>customField:plan</code>. Leave empty for none."
+        ),
+    )
+
+    class Meta:
+        model = Contact
+        fields = ["custom_fields"]  # the admin's fieldsets list the rest
 
 
 class StatusFilter(admin.SimpleListFilter):
@@ -83,6 +228,10 @@ class ContactTagInline(admin.TabularInline):
     autocomplete_fields = ["tag"]
     verbose_name = "tag"
 
+    def get_queryset(self, request):
+        # Each row is labelled with its tag's name (ContactTag.__str__): one join, not N queries.
+        return super().get_queryset(request).select_related("tag")
+
 
 class GroupMembershipInline(admin.TabularInline):
     model = GroupMembership
@@ -91,6 +240,9 @@ class GroupMembershipInline(admin.TabularInline):
     fields = ["group", "added_at"]
     readonly_fields = ["added_at"]
     verbose_name = "group"
+
+    def get_queryset(self, request):
+        return super().get_queryset(request).select_related("group")
 
 
 class AddTagForm(forms.Form):
@@ -101,6 +253,7 @@ class AddTagForm(forms.Form):
 
 @admin.register(Contact)
 class ContactAdmin(admin.ModelAdmin):
+    form = ContactAdminForm
     list_display = [
         "email",
         "full_name",
@@ -130,6 +283,9 @@ class ContactAdmin(admin.ModelAdmin):
         ("Custom fields", {"fields": ["custom_fields"]}),
         ("History", {"fields": [("created_at", "updated_at")]}),
     ]
+
+    class Media:
+        css = {"all": ["css/admin.css"]}
 
     @admin.display(description="status")
     def status_badge(self, contact: Contact) -> str:

@@ -205,6 +205,23 @@ def kind_of(event, esp_name: str) -> str | None:
     return None
 
 
+def tracking_event_problem(event) -> str | None:
+    """Why a tracking event parsed from a webhook body is not one the ESP sends, or None.
+
+    The webhook answers 400 and applies nothing of the request (config/webhook_urls.py):
+    anymail turns an object without the ESP's keys into an "unknown" event with no
+    recipient, and a bounce whose address is missing or not text cannot be applied.
+    """
+    recipient = event.recipient
+    if recipient is not None and not isinstance(recipient, str):
+        return "has a recipient that is not an email address"
+    if event.event_type == "unknown" and not recipient:
+        return "is not one this ESP sends (no known event type and no recipient)"
+    if not recipient and kind_of(event, "") is not None:
+        return f"is a {event.event_type} event without the recipient's address"
+    return None
+
+
 def on_tracking_event(sender, event, esp_name, **kwargs) -> None:
     """Receiver of ``anymail.signals.tracking``."""
     kind = kind_of(event, esp_name)

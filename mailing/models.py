@@ -97,6 +97,7 @@ class Delivery(models.Model):
     claim = models.BigIntegerField(null=True, blank=True, editable=False)
 
     class Meta:
+        verbose_name_plural = "deliveries"
         constraints = [
             # No contact is written twice into one mailing (ON CONFLICT DO NOTHING
             # target); also the index for "this mailing's deliveries".

@@ -1,11 +1,16 @@
 from __future__ import annotations
 
+from django import forms
+from django.conf import settings
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.functional import lazy
+
+from contacts.admin import PrettyJSONField
 
 from .models import ContactSegment, SegmentEvaluation
-from .rules import RuleErrors, describe_filter, parse_filter
+from .rules import FIELDS, RuleErrors, describe_filter, parse_filter
 from .selectors import segments_using
 from .services import segment_evaluate
 
@@ -24,8 +29,46 @@ class SegmentEvaluationInline(admin.TabularInline):
         return super().get_queryset(request).order_by("-evaluated_at")
 
 
+def _rules_help() -> str:
+    fields = ", ".join(f"<code>{name}</code>" for name in FIELDS)
+    return (
+        "The rules as JSON, checked as the segment builder checks them. A group is "
+        '<code>{"match": "all" or "any", "rules": [...]}</code> (add <code>"negate": true</code> '
+        'for NOT); each rule is a condition <code>{"field": ..., "op": ..., "value": ...}</code> '
+        f"or another group, at most {settings.SEGMENT_MAX_DEPTH} levels deep and "
+        f"{settings.SEGMENT_MAX_CONDITIONS} conditions. Example: "
+        '<code>{"match": "all", "rules": [{"field": "leadScore", "op": "gte", "value": 70}, '
+        '{"field": "tag", "op": "is", "value": "vip"}]}</code>. '
+        f"Fields: {fields}, <code>customField:&lt;name&gt;</code>. The builder "
+        "(Contacts → Segments) lists each field's operators."
+    )
+
+
+class ContactSegmentAdminForm(forms.ModelForm):
+    # Its errors come from ContactSegment.clean(), i.e. segments.rules.parse_filter.
+    filter_json = PrettyJSONField(
+        label="Rules (JSON)",
+        help_text=lazy(_rules_help, str)(),
+        key_order=("match", "negate", "rules", "field", "op", "value"),
+    )
+
+    class Meta:
+        model = ContactSegment
+        fields = ["name", "description", "filter_json"]
+
+    def _update_errors(self, errors) -> None:
+        # When the text did not parse, the model's clean() checked the rules held before
+        # this edit: its message ("add at least one condition") is not about the text.
+        if "filter_json" in self._errors and hasattr(errors, "error_dict"):
+            errors.error_dict.pop("filter_json", None)
+            if not errors.error_dict:
+                return
+        super()._update_errors(errors)
+
+
 @admin.register(ContactSegment)
 class ContactSegmentAdmin(admin.ModelAdmin):
+    form = ContactSegmentAdminForm
     list_display = ["name", "summary", "last_count", "last_evaluated_at", "created_by"]
     search_fields = ["name", "description"]
     readonly_fields = ["summary", "last_count", "last_evaluated_at", "created_by", "created_at"]
@@ -33,7 +76,10 @@ class ContactSegmentAdmin(admin.ModelAdmin):
     inlines = [SegmentEvaluationInline]
     actions = ["evaluate_now"]
 
-    @admin.display(description="rules")
+    class Media:
+        css = {"all": ["css/admin.css"]}
+
+    @admin.display(description="rules in words")
     def summary(self, segment: ContactSegment) -> str:
         try:
             return describe_filter(parse_filter(segment.filter_json))

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import re
+
 import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.db import connection
@@ -144,3 +146,106 @@ def test_tag_and_group_lists_show_member_counts(admin_client_):
     assert [(t.name, t.n_contacts) for t in tags.context["cl"].result_list] == [("vip", 2)]
     groups = admin_client_.get(reverse("admin:contacts_group_changelist"))
     assert [(g.name, g.n_members) for g in groups.context["cl"].result_list] == [("Board", 2)]
+
+
+def test_inline_rows_read_the_tag_and_group_names(admin_client_):
+    contact = ContactFactory(
+        tags=[TagFactory(name="vip")], groups=[GroupFactory(name="Newsletter")]
+    )
+    response = admin_client_.get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+    page = response.content.decode()
+    # Each existing row is labelled with str() of its row (was "19997 tagged 1").
+    labels = re.findall(r'<td class="original">\s*<p>\s*(.*?)\s*</p>', page, re.DOTALL)
+    assert labels == ["vip", "Newsletter"]
+    assert "tagged" not in page and "in group" not in page
+
+
+# --- custom fields as JSON text ---------------------------------------------------
+
+
+def change_contact(client, contact, custom_fields: str):
+    return client.post(
+        reverse("admin:contacts_contact_change", args=[contact.pk]),
+        {
+            "email": contact.email,
+            "lead_score": str(contact.lead_score),
+            "lifecycle_stage": contact.lifecycle_stage,
+            "custom_fields": custom_fields,
+            "created_at_0": "2026-01-01",
+            "created_at_1": "10:00:00",
+            "contacttag_set-TOTAL_FORMS": "0",
+            "contacttag_set-INITIAL_FORMS": "0",
+            "groupmembership_set-TOTAL_FORMS": "0",
+            "groupmembership_set-INITIAL_FORMS": "0",
+        },
+    )
+
+
+def custom_fields_errors(response) -> list[str]:
+    return response.context["adminform"].form.errors.get("custom_fields", [])
+
+
+def test_custom_fields_are_shown_indented_in_a_monospace_box_with_help(admin_client_):
+    contact = ContactFactory(custom_fields={"plan": "pro", "seats": 5})
+    response = admin_client_.get(reverse("admin:contacts_contact_change", args=[contact.pk]))
+    assert response.context["adminform"].form["custom_fields"].value() == (
+        '{\n  "plan": "pro",\n  "seats": 5\n}'
+    )
+    page = response.content.decode()
+    assert 'class="flock-json"' in page and "css/admin.css" in page
+    assert "customField:plan" in page  # the help text says what they are for
+
+
+def test_custom_fields_are_saved_from_the_text(admin_client_):
+    contact = ContactFactory(custom_fields={"plan": "free"})
+    response = change_contact(admin_client_, contact, '{\n  "plan": "pro",\n  "seats": 5\n}')
+    assert response.status_code == 302
+    contact.refresh_from_db()
+    assert contact.custom_fields == {"plan": "pro", "seats": 5}
+
+
+def test_empty_custom_fields_text_means_none(admin_client_):
+    contact = ContactFactory(custom_fields={"plan": "free"})
+    assert change_contact(admin_client_, contact, "  ").status_code == 302
+    contact.refresh_from_db()
+    assert contact.custom_fields == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[" * 5000, "The JSON is nested too deeply"),
+        ('{"a":' * 5000, "The JSON is nested too deeply"),
+        (
+            '{"plan": "pro",\n "seats": }',
+            "This is not valid JSON: Expecting value at line 2, column 11.",
+        ),
+        ('{"seats": NaN}', "This is not valid JSON: NaN is not allowed in JSON."),
+        ('{"seats": -Infinity}', "This is not valid JSON: -Infinity is not allowed in JSON."),
+        ('{"seats": 1e999}', "Numbers must be finite"),
+        ('{"plan": "a\\u0000b"}', "It contains a NUL character"),
+        ('{"plan": "\\ud800"}', "It contains text that is not valid Unicode"),
+    ],
+)
+def test_bad_custom_fields_text_is_refused_with_a_message_and_nothing_changes(
+    admin_client_, text, message
+):
+    contact = ContactFactory(custom_fields={"plan": "free"}, lead_score=10)
+    response = change_contact(admin_client_, contact, text)
+
+    assert response.status_code == 200
+    assert [e for e in custom_fields_errors(response) if e.startswith(message)]
+    contact.refresh_from_db()
+    assert contact.custom_fields == {"plan": "free"}
+    # What was typed is shown again, to be fixed rather than typed anew.
+    assert response.context["adminform"].form["custom_fields"].value() == text
+
+
+def test_custom_fields_that_are_not_an_object_of_values_are_refused(admin_client_):
+    contact = ContactFactory(custom_fields={"plan": "free"})
+    for text in ('["pro"]', '{"plan": {"name": "pro"}}'):
+        response = change_contact(admin_client_, contact, text)
+        assert response.status_code == 200
+        assert custom_fields_errors(response)  # the model's validate_custom_fields message
+    contact.refresh_from_db()
+    assert contact.custom_fields == {"plan": "free"}

@@ -90,8 +90,8 @@ def test_mail_to_the_mailto_address_unsubscribes_through_the_inbound_webhook():
 def test_the_inbound_webhook_refuses_requests_without_the_secret():
     contact = ContactFactory()
     token = make_token(contact_id=contact.pk, mailing_id=5)
-    assert post_inbound(inbound(f"unsubscribe {token}"), credentials=None).status_code == 400
-    assert post_inbound(inbound(f"unsubscribe {token}"), "user:wrong").status_code == 400
+    assert post_inbound(inbound(f"unsubscribe {token}"), credentials=None).status_code == 401
+    assert post_inbound(inbound(f"unsubscribe {token}"), "user:wrong").status_code == 401
     assert not is_unsubscribed(contact)
 
 

@@ -97,3 +97,107 @@ def test_a_segment_that_another_uses_cannot_be_deleted_alone(admin_client_):
         {"action": "delete_selected", ACTION_CHECKBOX_NAME: [base.pk, user.pk], "post": "yes"},
     )
     assert not ContactSegment.objects.exists()
+
+
+# --- the rules as JSON text -------------------------------------------------------
+
+
+def post_rules_text(client, text: str, name: str = "Typed"):
+    return client.post(
+        ADD,
+        {
+            "name": name,
+            "description": "",
+            "filter_json": text,
+            "evaluations-TOTAL_FORMS": "0",
+            "evaluations-INITIAL_FORMS": "0",
+        },
+    )
+
+
+def rules_errors(response) -> list[str]:
+    return response.context["adminform"].form.errors.get("filter_json", [])
+
+
+@pytest.mark.parametrize(
+    "text", ["[" * 5000, '{"a":' * 5000, '{"match": "all", "rules": ' + "[" * 5000]
+)
+def test_deeply_nested_rules_are_refused_with_a_message_not_a_500(admin_client_, text):
+    response = post_rules_text(admin_client_, text)
+
+    assert response.status_code == 200
+    assert rules_errors(response) == [
+        "The JSON is nested too deeply (more than 64 levels of [ and {); nothing was saved. "
+        "Remove the extra brackets."
+    ]
+    assert not ContactSegment.objects.exists()
+    # What was typed is shown again, to be fixed rather than typed anew.
+    assert response.context["adminform"].form["filter_json"].value() == text
+
+
+def test_brackets_inside_strings_do_not_count_as_nesting(admin_client_):
+    rules = [{"field": "tag", "op": "is", "value": "[" * 500}]
+    response = post_rules_text(admin_client_, json.dumps(rules))
+    assert response.status_code == 302
+    assert ContactSegment.objects.get().filter_json["rules"][0]["value"] == "[" * 500
+
+
+def test_json_that_does_not_parse_says_where(admin_client_):
+    response = post_rules_text(admin_client_, '{"match": "all",\n "rules": [}')
+
+    assert response.status_code == 200
+    assert rules_errors(response) == [
+        "This is not valid JSON: Expecting value at line 2, column 12."
+    ]
+    assert not ContactSegment.objects.exists()
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        (
+            '[{"field": "leadScore", "op": "gte", "value": NaN}]',
+            "This is not valid JSON: NaN is not allowed in JSON.",
+        ),
+        (
+            '[{"field": "leadScore", "op": "gte", "value": 1e999}]',
+            "Numbers must be finite: NaN, Infinity and numbers such as 1e999 are not allowed.",
+        ),
+        (
+            '[{"field": "email", "op": "contains", "value": "a\\u0000b"}]',
+            "It contains a NUL character (\\u0000), which cannot be stored; remove it.",
+        ),
+    ],
+)
+def test_values_postgresql_cannot_store_are_refused_with_a_message(admin_client_, text, message):
+    response = post_rules_text(admin_client_, text)
+
+    assert response.status_code == 200
+    assert message in rules_errors(response)
+    assert not ContactSegment.objects.exists()
+
+
+def test_a_rule_error_from_typed_text_uses_the_builders_message(admin_client_):
+    response = post_rules_text(admin_client_, '[{"field": "lead_scor", "op": "gte", "value": 1}]')
+
+    assert response.status_code == 200
+    assert rules_errors(response) == [
+        "rules[0].field: Unknown field 'lead_scor'; did you mean 'leadScore'?"
+    ]
+
+
+def test_the_change_form_shows_the_rules_indented_in_a_monospace_box_with_help(admin_client_):
+    post_segment(admin_client_, [{"field": "leadScore", "op": "gte", "value": 70}])
+    segment = ContactSegment.objects.get()
+
+    response = admin_client_.get(reverse("admin:segments_contactsegment_change", args=[segment.pk]))
+
+    # In the order people write rules in, not jsonb's (shortest key first).
+    assert response.context["adminform"].form["filter_json"].value() == (
+        '{\n  "match": "all",\n  "negate": false,\n  "rules": [\n    {\n'
+        '      "field": "leadScore",\n      "op": "gte",\n      "value": 70\n    }\n  ]\n}'
+    )
+    page = response.content.decode()
+    assert 'class="flock-json"' in page
+    assert "css/admin.css" in page
+    assert "Example:" in page and "leadScore" in page
