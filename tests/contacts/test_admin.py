@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import json
 import re
 
 import pytest
@@ -249,3 +250,28 @@ def test_custom_fields_that_are_not_an_object_of_values_are_refused(admin_client
         assert custom_fields_errors(response)  # the model's validate_custom_fields message
     contact.refresh_from_db()
     assert contact.custom_fields == {"plan": "free"}
+
+
+# Names are stored as rules read them (issue 14.23): Contact.full_clean() strips them
+# and refuses names that then collide.
+
+
+def test_the_admin_saves_custom_field_names_without_outer_spaces(admin_client_):
+    contact = ContactFactory(custom_fields={})
+    response = change_contact(admin_client_, contact, '{" plan ": "pro", "seats ": 5}')
+    assert response.status_code == 302
+    assert Contact.objects.get(pk=contact.pk).custom_fields == {"plan": "pro", "seats": 5}
+
+
+def test_the_admin_refuses_names_that_are_one_once_stripped_and_keeps_the_text(admin_client_):
+    contact = ContactFactory(custom_fields={"plan": "free"})
+    text = '{"plan": "pro", " plan ": "team"}'
+    response = change_contact(admin_client_, contact, text)
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    assert form.errors["custom_fields"] == [
+        "Custom fields 'plan' and ' plan ' are the same name once the spaces around it "
+        "are removed; keep only one of them."
+    ]
+    assert json.loads(form["custom_fields"].value()) == json.loads(text)  # shown again, indented
+    assert Contact.objects.get(pk=contact.pk).custom_fields == {"plan": "free"}
