@@ -1,4 +1,5 @@
-"""Request and response examples for the OpenAPI docs (the seed 002 bodies verbatim)."""
+"""Request and response examples for the OpenAPI docs, in the common
+`{field, operator, value}` segment format."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ SEGMENT_CREATE_SEED = OpenApiExample(
     request_only=True,
 )
 SEGMENT_CREATE_FILTER = OpenApiExample(
-    "A whole rule tree (SPEC §2)",
+    "A whole rule tree",
     value={
         "name": "VIP win-back",
         "filter": {

@@ -1,4 +1,6 @@
-"""Every API error as `{"errors": [{"path": ..., "message": ...}]}` (SPEC §2, §4).
+"""Every API error as `{"errors": [{"path": ..., "message": ...}]}`.
+
+See docs/design.md#validation-errors.
 
 `path` names the place in the request (`rules[2].rules[0].value`, `[3].email`,
 `per_page`); it is "" for errors about the request as a whole (authentication,

@@ -1,6 +1,6 @@
 """`?page=&per_page=` paging for plain JSON arrays, with `Link` and `X-Total-Count`.
 
-Lists stay plain arrays (SPEC §4); where they are in the headers. A page is one
+Lists stay plain arrays (docs/design.md#api); where they are in the headers. A page is one
 query for `per_page + 1` rows (the extra row says whether there is a next page).
 
 Lists ordered newest first by id (contacts, a segment's or a group's contacts)

@@ -7,7 +7,7 @@ from .serializers import RULE_COMPONENTS
 
 def without_slash_duplicates(endpoints, **kwargs):
     """Every path is routed with and without a trailing slash (api/urls.py); the
-    schema lists the spelling of SPEC §4, without it."""
+    schema lists the spelling without it (docs/design.md#api)."""
     return [endpoint for endpoint in endpoints if not endpoint[0].endswith("/")]
 
 

@@ -12,7 +12,7 @@ from contacts.models import Contact
 from contacts.services import MAX_NAMES_PER_CONTACT, TEXT_FIELDS
 from mailing.models import Mailing
 
-# -- rule trees (SPEC §2) -----------------------------------------------------------
+# -- rule trees (docs/design.md#tree-shape) --------------------------------------
 
 # `logic` as other tools send it: AND or OR (and all / any, as `match` has them), any case.
 LOGIC_WORDS = {"and": "all", "all": "all", "or": "any", "any": "any"}
@@ -22,7 +22,8 @@ RULE_GROUP_REF = {"$ref": "#/components/schemas/RuleGroup"}
 RULE_COMPONENTS = {
     "Condition": {
         "type": "object",
-        "description": "`{field, op, value}`; `operator` is accepted for `op` (seed 002). "
+        "description": "`{field, op, value}`; `operator` is accepted for `op`, compatible "
+        "with the common `{field, operator, value}` segment format. "
         "`value` is left out for is_set / is_not_set. Any other key is a 400.",
         "properties": {
             "field": {"type": "string", "example": "leadScore"},
@@ -180,9 +181,9 @@ class SegmentSerializer(serializers.Serializer):
     description = serializers.CharField()
     match = serializers.ChoiceField(["all", "any"])
     rules = RulesOutputField(
-        help_text="The top-level rules as seed 002 shows them: `{field, operator, value}`."
+        help_text="The top-level rules in the common `{field, operator, value}` segment format."
     )
-    filter = FilterOutputField(help_text="The canonical rule tree (SPEC §2), with `op`.")
+    filter = FilterOutputField(help_text="The canonical rule tree, with `op`.")
     contacts_count = serializers.IntegerField(
         allow_null=True,
         help_text="Contacts that match now (null when the saved rules no longer work).",
@@ -220,7 +221,8 @@ class CustomFieldsField(serializers.JSONField):
 
 
 class ContactSummarySerializer(serializers.Serializer):
-    """A contact in a segment's list or a preview sample (seed 002's shape and more)."""
+    """A contact in a segment's list or a preview sample: the common segment-contact
+    shape and more."""
 
     id = serializers.IntegerField()
     email = serializers.CharField()
@@ -236,7 +238,7 @@ class ContactSummarySerializer(serializers.Serializer):
 
 
 class ContactSerializer(ContactSummarySerializer):
-    """A contact (SPEC §4): the flat object of SPEC §1 with tags and groups by name."""
+    """A contact: one flat object with tags and groups by name."""
 
     job_title = serializers.CharField()
     country = serializers.CharField()

@@ -1,5 +1,6 @@
-"""SPEC §4 under /api/. Each path answers with and without a trailing slash
-(`/api/segments` as in the seeds, `/api/segments/` as Django habits go)."""
+"""The REST API (docs/design.md#api) under /api/. Each path answers with and without
+a trailing slash (`/api/segments` as other tools spell it, `/api/segments/` as Django
+habits go)."""
 
 from __future__ import annotations
 

@@ -1,4 +1,4 @@
-"""The REST API (SPEC §4): thin views over the same selectors and services as the
+"""The REST API (docs/design.md#api): thin views over the same selectors and services as the
 dashboard. Segments are evaluated by `segments.selectors`, sent by
 `mailing.services.mailing_create`, contacts written by `contacts.services`."""
 
@@ -104,7 +104,7 @@ def _status(is_bounced: bool, is_unsubscribed: bool) -> str:
 
 
 def _seed_rules(rules: Any) -> list:
-    """Canonical rules (`op`) in seed 002's spelling (`operator`), groups kept nested."""
+    """Canonical rules (`op`) in the common spelling (`operator`), groups kept nested."""
     out = []
     for rule in rules if isinstance(rules, list) else []:
         if not isinstance(rule, dict):
@@ -212,7 +212,7 @@ class SegmentListView(ApiView):
         operation_id="segments_list",
         summary="List segments",
         description="Every segment with its rules and `contacts_count`, counted now. "
-        "A plain JSON array (seed 002), paged with `page` and `per_page`.",
+        "A plain JSON array, paged with `page` and `per_page`.",
         parameters=PAGE_PARAMETERS,
         responses={200: s.SegmentSerializer(many=True)},
         examples=[examples.SEGMENT_LIST],
@@ -364,7 +364,8 @@ def _segment_contacts_page(request: Request, segment: ContactSegment) -> Respons
 
 SEGMENT_CONTACTS_DESCRIPTION = (
     "The contacts that match the segment now, newest first: a plain JSON array "
-    "(seed 002), paged with `page` and `per_page`. 409 when the saved rules no "
+    "compatible with the common `{field, operator, value}` segment format, paged with "
+    "`page` and `per_page`. 409 when the saved rules no "
     "longer work (e.g. a group they name was deleted)."
 )
 
@@ -386,7 +387,7 @@ class SegmentContactsView(ApiView):
 class SegmentContactsByQueryView(ApiView):
     @extend_schema(
         operation_id="segments_contacts_by_query",
-        summary="A segment's contacts (seed 002 spelling)",
+        summary="A segment's contacts (by query parameter)",
         description=SEGMENT_CONTACTS_DESCRIPTION,
         parameters=[
             OpenApiParameter(

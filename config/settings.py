@@ -187,7 +187,7 @@ EMAIL_HOST_PASSWORD = env_str("EMAIL_HOST_PASSWORD", "")
 EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
 EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 30)
 DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "Flock <hello@flock.localhost>")
-# Sending (SPEC §5): batch size per claim, how long a claim lasts, retries.
+# Sending (docs/design.md#sending): batch size per claim, how long a claim lasts, retries.
 SEND_BATCH_SIZE = env_int("FLOCK_SEND_BATCH_SIZE", 500, minimum=1)
 SEND_LEASE_SECONDS = env_int("FLOCK_SEND_LEASE_SECONDS", 300)
 SEND_MAX_ATTEMPTS = env_int("FLOCK_SEND_MAX_ATTEMPTS", 5, minimum=1)
@@ -236,7 +236,7 @@ REST_FRAMEWORK = {
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
-    # JSON in, JSON out: lists are plain arrays (SPEC §4), errors `{"errors": [...]}`.
+    # JSON in, JSON out: lists are plain arrays (docs/design.md#api), errors `{"errors": [...]}`.
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "DEFAULT_PARSER_CLASSES": ["api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["api.throttling.TokenRateThrottle"],

@@ -92,8 +92,8 @@ def normalise_custom_fields(value) -> dict:
 
 
 def validate_custom_fields(value) -> None:
-    """An object of name → string, number, boolean or null (SPEC §1), whose names
-    stay distinct once stripped (Contact.clean_fields() strips them)."""
+    """An object of name → string, number, boolean or null (docs/design.md#custom-fields),
+    whose names stay distinct once stripped (Contact.clean_fields() strips them)."""
     normalise_custom_fields(value)
 
 

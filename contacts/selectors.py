@@ -10,7 +10,8 @@ from .models import Contact, Tag
 
 
 def contact_status_q(status: str) -> Q:
-    """The derived status (SPEC §1) as a filter: unsubscribed wins over bounced."""
+    """The derived status as a filter: unsubscribed wins over bounced
+    (docs/design.md#status-and-reachability)."""
     if status == Contact.Status.UNSUBSCRIBED:
         return Q(is_unsubscribed=True)
     if status == Contact.Status.BOUNCED:

@@ -1,4 +1,6 @@
-"""Bounces and complaints (SPEC §5.6): ESP tracking webhooks and bounce lists.
+"""Bounces and complaints: ESP tracking webhooks and bounce lists.
+
+See docs/design.md#bounces-and-complaints.
 
 Two ways in, one service:
 

@@ -1,4 +1,4 @@
-"""Compose form: from, subject and body, with merge tags checked (SPEC §5 item 7)."""
+"""Compose form: from, subject and body, with merge tags checked (docs/design.md#merge-tags)."""
 
 from __future__ import annotations
 

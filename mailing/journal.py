@@ -1,6 +1,6 @@
 """Which messages of a claimed batch the server has accepted, kept in Redis as it says so.
 
-SPEC §5.4: a killed worker may have mailed twice at most the one message in flight.
+docs/design.md#crashes: a killed worker may have mailed twice at most the one message in flight.
 So each acceptance must be on record before the next message goes out. One
 UPDATE and commit in PostgreSQL per message costs about as much CPU as the SMTP
 exchange itself and held sending to 0.6 of plain smtplib's rate

@@ -1,4 +1,4 @@
-"""Merge tags for mailing subjects and bodies (SPEC §5 item 7).
+"""Merge tags for mailing subjects and bodies (docs/design.md#merge-tags).
 
 Marketers write ``{{ first_name }}``, ``{{ custom.plan }}`` or
 ``{{ first_name|default:"there" }}``. Their text is never handed to a template

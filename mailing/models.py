@@ -1,4 +1,6 @@
-"""Mailings to a segment and one Delivery row per recipient (SPEC §1, §5)."""
+"""Mailings to a segment and one Delivery row per recipient.
+
+See docs/design.md#mailings-and-deliveries."""
 
 from __future__ import annotations
 
@@ -36,7 +38,8 @@ class Mailing(models.Model):
     body_format = models.CharField(max_length=10, choices=Format.choices, default=Format.TEXT)
     from_email = models.CharField(max_length=254)
     status = models.CharField(max_length=20, choices=Status.choices, default=Status.DRAFT)
-    # The segment as it was when the recipients were written (SPEC §5.2).
+    # The segment as it was when the recipients were written
+    # (docs/design.md#materialising-recipients).
     segment_count = models.PositiveIntegerField(null=True, blank=True)
     evaluated_at = models.DateTimeField(null=True, blank=True)
     recipients = models.PositiveIntegerField(default=0)

@@ -1,4 +1,6 @@
-"""Writes for mailings: create one, and write its recipients (SPEC §5.1–5.2)."""
+"""Writes for mailings: create one, and write its recipients.
+
+See docs/design.md#materialising-recipients."""
 
 from __future__ import annotations
 
@@ -283,7 +285,8 @@ def _send(
                 result.sent += 1
                 recorder.sent(recipient.pk)
             elif refusal.permanent:
-                # SMTP 5xx for the address counts as a hard bounce (SPEC §5.6).
+                # SMTP 5xx for the address counts as a hard bounce
+                # (docs/design.md#bounces-and-complaints).
                 _fail(recipient, str(refusal), bounce=refusal.stage == "RCPT")
                 result.failed += 1
             else:
@@ -454,7 +457,8 @@ def _fail(delivery: Recipient, error: str, *, bounce: bool) -> None:
     _claimed(delivery.claim, [delivery.pk]).update(
         status=Delivery.Status.FAILED, lease_until=None, last_error=error[:1000]
     )
-    if bounce:  # SMTP 5xx at send time counts as a hard bounce (SPEC §5.6)
+    # SMTP 5xx at send time counts as a hard bounce (docs/design.md#bounces-and-complaints)
+    if bounce:
         Contact.objects.filter(pk=delivery.contact_id).update(is_bounced=True)
 
 

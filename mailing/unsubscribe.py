@@ -1,4 +1,4 @@
-"""Personal unsubscribe links (SPEC §5.5, RFC 8058).
+"""Personal unsubscribe links (docs/design.md#unsubscribe, RFC 8058).
 
 A link carries a signed token naming the contact (and the mailing it came
 from, when there is one). Tokens never expire: a link in a mail from years

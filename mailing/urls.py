@@ -4,11 +4,11 @@ from . import views
 
 app_name = "mailing"
 urlpatterns = [
-    # Personal unsubscribe links (SPEC §5.5): no login, one-click POST (RFC 8058).
+    # Personal unsubscribe links (docs/design.md#unsubscribe): no login, one-click POST (RFC 8058).
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     # Its "subscribe again" button (a POST with CSRF; a GET shows the page above).
     path("u/<str:token>/resubscribe", views.resubscribe, name="resubscribe"),
-    # The mailings pages (SPEC §3); composing lives at /contacts/segments/<id>/send.
+    # The mailings pages (docs/design.md#pages); composing lives at /contacts/segments/<id>/send.
     path("mailings/", views.mailing_list, name="list"),
     path("mailings/<int:mailing_id>/", views.mailing_detail, name="detail"),
     path(

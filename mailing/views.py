@@ -140,7 +140,7 @@ def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
     return _for_recipient(response)
 
 
-# -- compose (SPEC §3: /contacts/segments/<id>/send) ------------------------------
+# -- compose (/contacts/segments/<id>/send) ----------------------------------------
 
 
 def compose(request: HtmxHttpRequest, segment: ContactSegment) -> HttpResponse:
@@ -253,7 +253,7 @@ def _send_test(request: HtmxHttpRequest, form: ComposeForm, sender: SenderMerge)
     messages.success(request, f"Sent a test to {to}, merged with {sender.merged_with}.")
 
 
-# -- mailings (SPEC §3: /mailings/, /mailings/<id>/) -------------------------------
+# -- mailings (/mailings/, /mailings/<id>/) -----------------------------------------
 
 
 def _get_mailing_for_user(request: HttpRequest, mailing_id: int) -> Mailing:

@@ -7,7 +7,7 @@ from django.utils import timezone
 
 
 class ContactSegment(models.Model):
-    """A saved rule set (SPEC §2), re-evaluated every time it is used."""
+    """A saved rule set (docs/design.md#segments), re-evaluated every time it is used."""
 
     name = models.CharField(max_length=200)
     description = models.TextField(blank=True)

@@ -1,4 +1,4 @@
-"""One-click segment templates (SPEC §2, "Prefabs"): data, not templates.
+"""One-click segment templates (docs/design.md#prefabs): data, not templates.
 
 A test validates each with the same parser as user input.
 """

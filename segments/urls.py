@@ -3,7 +3,7 @@ from django.urls import path
 from . import views
 
 app_name = "segments"
-# Mounted under /contacts/ (SPEC §3: /contacts/segments, /contacts/segments/create, …).
+# Mounted under /contacts/ (docs/design.md#pages: /contacts/segments, /contacts/segments/create, …).
 urlpatterns = [
     path("segments", views.segment_list, name="list"),
     path("segments/create", views.segment_create, name="create"),

@@ -1,4 +1,4 @@
-"""Segment list and rule builder (SPEC §3). Thin views over selectors and services."""
+"""Segment list and rule builder (docs/design.md#pages). Thin views over selectors and services."""
 
 from __future__ import annotations
 

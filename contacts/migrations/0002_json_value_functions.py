@@ -1,4 +1,4 @@
-"""SQL helpers for custom-field rules (SPEC §2.4).
+"""SQL helpers for custom-field rules (docs/design.md#custom-fields).
 
 Comparing a JSON value as a number or a date must never raise (a contact whose
 `seats` is "lots" simply does not match `seats gte 10`), and PostgreSQL does

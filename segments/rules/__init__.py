@@ -1,4 +1,4 @@
-"""The rule language of smart segments (SPEC §2): parse, compile, describe.
+"""The rule language of smart segments (docs/design.md#rule-language): parse, compile, describe.
 
 No knowledge of views or HTTP. Everything that evaluates a segment goes
 through `segments.selectors`, which uses this package.

@@ -3,7 +3,7 @@
 Every condition compiles to a predicate that is never NULL (columns are NOT
 NULL, nullable ones are guarded), so NOT is an exact complement in SQL's
 three-valued logic: `not_contains`, `neq` and negated groups match exactly
-the contacts their positive form does not (SPEC §2.2).
+the contacts their positive form does not (docs/design.md#negation).
 """
 
 from __future__ import annotations
@@ -317,7 +317,7 @@ def _has_any_tag(names: list[str]) -> Q:
 
 
 def _time_bound(op: str, value: Any, now: dt.datetime) -> tuple[str, dt.datetime]:
-    """(lookup, bound) for the four time operators of SPEC §2.3."""
+    """(lookup, bound) for the four time operators (docs/design.md#time)."""
     if op == "within_days":
         return "gte", now - dt.timedelta(days=value)
     if op == "older_than_days":
@@ -333,7 +333,7 @@ def _time_bound(op: str, value: Any, now: dt.datetime) -> tuple[str, dt.datetime
 
 
 def _text_form(value: Any) -> str:
-    """How a JSON value reads as text: 5 → "5", true → "true" (SPEC §2.4)."""
+    """How a JSON value reads as text: 5 → "5", true → "true" (docs/design.md#custom-fields)."""
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)

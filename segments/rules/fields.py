@@ -1,4 +1,4 @@
-"""The fields and operators of the rule language (SPEC §2), as data.
+"""The fields and operators of the rule language (docs/design.md#fields-and-operators), as data.
 
 Everything else — normalising, validating, compiling, describing and the
 builder's selects — reads these tables, so a field is added in one place.
@@ -127,7 +127,7 @@ FIELDS: dict[str, Field] = {
 }
 CUSTOM_PREFIX = "customField:"
 
-# snake_case and other spellings seen in the seeds and in integrations.
+# snake_case and other spellings other segment tools and integrations use.
 FIELD_ALIASES: dict[str, str] = {
     "first_name": "firstName",
     "last_name": "lastName",

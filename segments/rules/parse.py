@@ -1,4 +1,4 @@
-"""Normalise and validate a rule tree (SPEC §2) in one pass.
+"""Normalise and validate a rule tree (docs/design.md#rule-language) in one pass.
 
 `parse_filter` turns whatever a builder, an integration or an old export
 sends (bare arrays, snake_case fields, operator aliases, "operator" for

@@ -1,4 +1,4 @@
-"""GET /api/segments/{id}/contacts and GET /api/segments/contacts?segment_id= (seed 002)."""
+"""GET /api/segments/{id}/contacts and GET /api/segments/contacts?segment_id=."""
 
 from __future__ import annotations
 

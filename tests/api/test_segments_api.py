@@ -36,7 +36,7 @@ def test_the_seed_002_create_example_works_as_written(api, enterprise_contacts, 
     body = response.json()
     assert body["name"] == "Active Enterprise"
     assert body["contacts_count"] == 2
-    assert body["rules"] == SEED_REQUEST["rules"]  # seed 002's response shape
+    assert body["rules"] == SEED_REQUEST["rules"]  # the common response shape
     assert body["filter"] == {
         "match": "all",
         "negate": False,

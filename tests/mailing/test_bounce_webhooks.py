@@ -1,4 +1,6 @@
-"""Bounces and complaints through anymail's Postmark tracking webhook (SPEC §5.6)."""
+"""Bounces and complaints through anymail's Postmark tracking webhook.
+
+See docs/design.md#bounces-and-complaints."""
 
 from __future__ import annotations
 

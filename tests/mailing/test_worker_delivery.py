@@ -165,7 +165,7 @@ def test_a_worker_killed_mid_mailing_loses_nobody_and_repeats_at_most_the_messag
     assert set(received) == {contact.email for contact in members}  # nobody lost
     assert not {contact.email for contact in outside} & set(received)
     duplicates = {email: n for email, n in received.items() if n > 1}
-    # SPEC §5.4: only the message in flight at the kill can have gone twice.
+    # docs/design.md#crashes: only the message in flight at the kill can have gone twice.
     assert sum(n - 1 for n in duplicates.values()) <= 1
     assert count("sent") == RECIPIENTS
     print(

@@ -355,7 +355,7 @@ def conditions(
     return cond
 
 
-#: The first operator of every SPEC §2.2 negation pair.
+#: The first operator of every negation pair (docs/design.md#negation).
 POSITIVE_OPS = tuple(NEGATION_OF)
 
 

@@ -1,6 +1,6 @@
 """Property tests of the rule language against the reference evaluator.
 
-- complement: every SPEC §2.2 negation pair, and ``negate: true`` groups, split
+- complement: every negation pair (docs/design.md#negation), and ``negate: true`` groups, split
   all contacts into two disjoint sets that cover all of them;
 - agreement: the one SQL query built by ``contacts_matching`` returns exactly
   the contacts ``reference.py`` says match, for random contacts and trees;
@@ -345,7 +345,7 @@ def test_an_accepted_tree_always_runs_in_postgresql(pool, saved_segment, data):
 @settings(max_examples=examples(300), **COMMON)
 @given(data=st.data())
 def test_hostile_values_are_rule_errors_or_queries_that_run(pool, saved_segment, data):
-    """SPEC §2: bad input never reaches the database and never raises a 500."""
+    """Bad input never reaches the database and never raises a 500."""
     from segments.rules import RuleErrors
     from segments.selectors import contacts_matching
 

@@ -1,4 +1,5 @@
-"""Example-based tests of the rule language (SPEC §2), one per field × operator.
+"""Example-based tests of the rule language, one per field × operator
+(docs/design.md#rule-language).
 
 Six hand-made contacts cover the edges: empty text, names with only a first or
 a last part, LIKE metacharacters taken literally, a never-interacted contact,
@@ -1461,7 +1462,7 @@ HOSTILE = [
 
 @pytest.mark.parametrize("rule", HOSTILE)
 def test_hostile_value_is_a_rule_error_or_a_query_that_runs(world, rule):
-    """SPEC §2: bad input never reaches the database and never raises a 500."""
+    """Bad input never reaches the database and never raises a 500."""
     from django.db import transaction
 
     from segments.rules import RuleErrors, parse_filter
