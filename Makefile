@@ -1,4 +1,4 @@
-# Flock developer commands. `make dev` runs the dashboard; `make test` runs the test suite.
+# Flock developer commands. `make dev` runs the dashboard; `make test` runs lint and the test suite.
 # Everything else (PostgreSQL, Redis, Chromium, processes) is handled by scripts/devenv.py.
 
 PYTHON ?= python3
@@ -13,12 +13,15 @@ ARGS   ?=
 dev: $(VENV)/.installed
 	$(DEVENV) dev
 
-test: $(VENV)/.installed
+# Lint first: a wrong import direction or an unformatted file fails in seconds.
+test: lint
 	$(DEVENV) test $(ARGS)
 
+# ruff, then the import direction of the apps (import-linter, pyproject.toml).
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
+	$(VENV)/bin/lint-imports
 
 bench: $(VENV)/.installed
 	$(DEVENV) bench

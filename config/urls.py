@@ -9,7 +9,7 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include("api.urls")),
-    path("webhooks/", include("config.webhook_urls")),
+    path("webhooks/", include("mailing.webhook_urls")),
     path("", include("mailing.urls")),
     path("contacts/", include("segments.urls")),
     path("contacts/", include("contacts.urls")),

@@ -5,18 +5,13 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, render
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET
-from django_htmx.middleware import HtmxDetails
 
-from segments.selectors import segments_containing
+from config.http import HtmxHttpRequest
 
 from .counting import capped_count, table_estimate
 from .forms import ContactFilterForm
 from .models import Contact
 from .selectors import contact_search, keyset_page
-
-
-class HtmxHttpRequest(HttpRequest):
-    htmx: HtmxDetails
 
 
 def _get_contact_for_user(request: HttpRequest, contact_id: int) -> Contact:
@@ -74,6 +69,5 @@ def contact_detail(request: HtmxHttpRequest, contact_id: int) -> HttpResponse:
         {
             "contact": contact,
             "custom_fields": custom_fields,
-            "segments": segments_containing(contact),
         },
     )

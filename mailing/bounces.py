@@ -4,7 +4,7 @@ See docs/design.md#bounces-and-complaints.
 
 Two ways in, one service:
 
-* django-anymail's tracking webhooks (routes in ``config/webhook_urls.py``,
+* django-anymail's tracking webhooks (routes in ``mailing/webhook_urls.py``,
   e.g. ``POST /webhooks/postmark/tracking/``, secured with the basic auth of
   ``ANYMAIL["WEBHOOK_SECRET"]``) send the ``anymail.signals.tracking`` signal;
   :func:`on_tracking_event` (connected in ``MailingConfig.ready()``) maps the
@@ -210,7 +210,7 @@ def kind_of(event, esp_name: str) -> str | None:
 def tracking_event_problem(event) -> str | None:
     """Why a tracking event parsed from a webhook body is not one the ESP sends, or None.
 
-    The webhook answers 400 and applies nothing of the request (config/webhook_urls.py):
+    The webhook answers 400 and applies nothing of the request (mailing/webhook_urls.py):
     anymail turns an object without the ESP's keys into an "unknown" event with no
     recipient, and a bounce whose address is missing or not text cannot be applied.
     """

@@ -8,7 +8,9 @@ urlpatterns = [
     path("u/<str:token>/", views.unsubscribe, name="unsubscribe"),
     # Its "subscribe again" button (a POST with CSRF; a GET shows the page above).
     path("u/<str:token>/resubscribe", views.resubscribe, name="resubscribe"),
-    # The mailings pages (docs/design.md#pages); composing lives at /contacts/segments/<id>/send.
+    # Composing a mailing to a segment, under the segment's own pages (docs/design.md#pages).
+    path("contacts/segments/<int:segment_id>/send", views.compose, name="compose"),
+    # The mailings pages.
     path("mailings/", views.mailing_list, name="list"),
     path("mailings/<int:mailing_id>/", views.mailing_detail, name="detail"),
     path(

@@ -15,8 +15,8 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
+from config.http import HtmxHttpRequest
 from contacts.models import Contact
-from contacts.views import HtmxHttpRequest
 from segments.models import ContactSegment
 from segments.rules import RuleErrors
 from segments.selectors import segment_audience, segment_reachable_contacts
@@ -143,13 +143,16 @@ def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
 # -- compose (/contacts/segments/<id>/send) ----------------------------------------
 
 
-def compose(request: HtmxHttpRequest, segment: ContactSegment) -> HttpResponse:
+@require_http_methods(["GET", "POST"])
+def compose(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
     """Write, preview, test and send a mailing to a segment.
 
     Every button submits the whole form with an `action`: preview, test, send
     (which shows a confirmation step) and confirm (which creates the mailing).
     With htmx a debounced POST of the form redraws only the preview.
     """
+    # Every signed-in user of a Flock instance works on the same segments.
+    segment = get_object_or_404(ContactSegment, pk=segment_id)
     action = request.POST.get("action", "preview") if request.method == "POST" else ""
     form = ComposeForm(request.POST) if request.method == "POST" else ComposeForm()
     try:
@@ -202,7 +205,7 @@ def compose(request: HtmxHttpRequest, segment: ContactSegment) -> HttpResponse:
     return render(request, template_name, context)
 
 
-COMPOSE_TEMPLATE = "segments/segment_send.html"
+COMPOSE_TEMPLATE = "mailing/compose.html"
 
 
 @dataclass(frozen=True)

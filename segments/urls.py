@@ -12,5 +12,4 @@ urlpatterns = [
     path("segments/<int:segment_id>/run", views.segment_run, name="run"),
     path("segments/<int:segment_id>/duplicate", views.segment_duplicate, name="duplicate"),
     path("segments/<int:segment_id>/delete", views.segment_delete, name="delete"),
-    path("segments/<int:segment_id>/send", views.segment_send, name="send"),
 ]

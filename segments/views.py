@@ -14,9 +14,9 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
+from config.http import HtmxHttpRequest
 from contacts.counting import table_estimate
 from contacts.models import Contact, Group, Tag
-from contacts.views import HtmxHttpRequest
 
 from . import services
 from .forms import (
@@ -104,14 +104,6 @@ def segment_delete(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
         {"segment": segment, "users": users},
         status=409 if request.method == "POST" else 200,
     )
-
-
-@require_http_methods(["GET", "POST"])
-def segment_send(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
-    """The compose page: segment pages own the URL, the mailing app the view."""
-    from mailing.views import compose
-
-    return compose(request, _get_segment_for_user(request, segment_id))
 
 
 # -- builder --------------------------------------------------------------------

@@ -13,10 +13,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from config.webhook_urls import urlpatterns as webhook_routes
 from contacts.models import Contact
 from mailing.bounces import COMPLAINT, HARD, SOFT, bounce_record, kind_of
 from mailing.models import TrackingEvent
+from mailing.webhook_urls import urlpatterns as webhook_routes
 from tests.contacts.factories import ContactFactory
 
 pytestmark = pytest.mark.django_db

@@ -29,7 +29,7 @@ def segment(marketer) -> ContactSegment:
 
 @pytest.fixture
 def url(segment) -> str:
-    return reverse("segments:send", args=[segment.pk])
+    return reverse("mailing:compose", args=[segment.pk])
 
 
 def post(client: Client, url: str, action: str, **fields) -> str:
@@ -206,7 +206,7 @@ def test_it_requires_login(stranger_client, url):
 
 
 def test_an_unknown_segment_is_404(marketer_client):
-    assert marketer_client.get(reverse("segments:send", args=[999999])).status_code == 404
+    assert marketer_client.get(reverse("mailing:compose", args=[999999])).status_code == 404
 
 
 def test_markdown_styles_the_preview_and_is_kept_on_the_mailing(marketer_client, url):

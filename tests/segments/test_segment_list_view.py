@@ -41,7 +41,7 @@ def test_it_lists_summary_last_count_and_history(marketer_client, segment):
     assert "High value" in body and "Lead score ≥ 70" in body
     assert '<td class="num last-count" data-label="Last count">3</td>' in body
     assert 'aria-label="Size history: 2, 3"' in body
-    assert reverse("segments:send", args=[segment.pk]) in body
+    assert reverse("mailing:compose", args=[segment.pk]) in body
 
 
 def test_a_long_summary_keeps_its_whole_text_for_hover(marketer_client, marketer):
@@ -110,7 +110,7 @@ def test_send_page_shows_who_will_receive(marketer_client, segment):
     ContactFactory.create_batch(3, lead_score=90)
     ContactFactory(lead_score=90, is_unsubscribed=True)
     ContactFactory(lead_score=90, is_bounced=True)
-    body = marketer_client.get(reverse("segments:send", args=[segment.pk])).content.decode()
+    body = marketer_client.get(reverse("mailing:compose", args=[segment.pk])).content.decode()
     assert "3 will receive it" in body
     assert "5 match now · 1 unsubscribed and 1 bounced left out" in body
 
@@ -127,7 +127,7 @@ def test_unknown_segment_is_404(marketer_client):
         ("segments:duplicate", "post"),
         ("segments:delete", "get"),
         ("segments:delete", "post"),
-        ("segments:send", "get"),
+        ("mailing:compose", "get"),
     ],
 )
 def test_every_segment_page_requires_login(stranger_client, segment, name, method):

@@ -63,7 +63,7 @@ from django.urls import URLPattern, path
 from django.utils.crypto import constant_time_compare
 from django.views.decorators.csrf import csrf_exempt
 
-from mailing.bounces import tracking_event_problem
+from .bounces import tracking_event_problem
 
 app_name = "webhooks"
 logger = logging.getLogger(__name__)
