@@ -485,7 +485,8 @@ def per_message_costs(sink_port: int, count: int = 5000) -> dict[str, float]:
 
     from mailing.messages import MessageTemplate, address
     from mailing.models import Mailing
-    from mailing.services import _Recorder, deliveries_claim, deliveries_materialize
+    from mailing.recipients import deliveries_claim, deliveries_materialize
+    from mailing.sending import _Recorder
     from mailing.transport import transmit
     from segments.models import ContactSegment
     from segments.services import segment_create
@@ -566,7 +567,7 @@ def materialise_million_child() -> None:
 
     from contacts.models import Contact
     from mailing.models import Mailing
-    from mailing.services import deliveries_materialize
+    from mailing.recipients import deliveries_materialize
     from segments.services import segment_create
 
     segment = segment_create(name="bench: send, everyone", filter_json=EVERYONE, user=None)

@@ -6,13 +6,8 @@ from celery import shared_task
 from django.conf import settings
 
 from .models import Mailing
-from .services import (
-    deliveries_claim,
-    deliveries_materialize,
-    deliveries_release_expired,
-    deliveries_send,
-    mailing_finish_if_done,
-)
+from .recipients import deliveries_claim, deliveries_materialize
+from .sending import deliveries_release_expired, deliveries_send, mailing_finish_if_done
 
 
 @shared_task(acks_late=True)

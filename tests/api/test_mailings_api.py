@@ -4,28 +4,20 @@ from __future__ import annotations
 
 import pytest
 
-from mailing.models import Delivery, Mailing
-from segments.services import segment_create
+from mailing.models import Mailing
 from tests.api.conftest import errors_of
-from tests.contacts.factories import ContactFactory
+from tests.mailing.factories import DeliveryFactory, MailingFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def mailing(marketer):
-    segment = segment_create(
-        name="All", filter_json=[{"field": "email", "op": "is_set"}], user=marketer
+    mailing = MailingFactory(
+        subject="Hi", status=Mailing.Status.SENDING, recipients=4, sent=1, created_by=marketer
     )
-    mailing = Mailing.objects.create(
-        segment=segment, subject="Hi", body="Hello", from_email="a@example.com",
-        status=Mailing.Status.SENDING, recipients=4, sent=1, created_by=marketer,
-    )  # fmt: skip
-    statuses = ["sent", "sent", "failed", "pending"]
-    for status, contact in zip(statuses, ContactFactory.create_batch(4), strict=True):
-        Delivery.objects.create(
-            mailing=mailing, contact=contact, email=contact.email, status=status
-        )
+    for status in ["sent", "sent", "failed", "pending"]:
+        DeliveryFactory(mailing=mailing, status=status)
     return mailing
 
 

@@ -10,18 +10,14 @@ from contacts.models import Contact
 from mailing import journal
 from mailing.journal import JournalUnavailable, SentJournal
 from mailing.models import Delivery, Mailing
-from mailing.services import (
-    deliveries_claim,
-    deliveries_materialize,
-    deliveries_release_expired,
-    deliveries_send,
-    mailing_finish_if_done,
-)
+from mailing.recipients import deliveries_claim, deliveries_materialize
+from mailing.sending import deliveries_release_expired, deliveries_send, mailing_finish_if_done
 from mailing.tasks import mailing_send
 from mailing.unsubscribe import read_token
-from segments.services import segment_create
 
 from ..contacts.factories import ContactFactory
+from ..segments.factories import HIGH_SCORE
+from .factories import MailingFactory
 from .smtp import SmtpServer
 from .worker import SlowSmtpServer
 
@@ -39,11 +35,8 @@ def smtp(settings):
 
 @pytest.fixture
 def mailing(marketer):
-    segment = segment_create(
-        name="High", filter_json=[{"field": "leadScore", "op": "gte", "value": 70}], user=marketer
-    )
-    return Mailing.objects.create(
-        segment=segment,
+    return MailingFactory(
+        segment__filter_json=HIGH_SCORE,
         subject="Hello {{ first_name|default:'there' }}",
         body="Hi {{ first_name }} from {{ company }}",
         from_email="Flock <news@flock.example>",

@@ -10,22 +10,15 @@ from django.urls import reverse
 
 from mailing.admin import MailingAdmin
 from mailing.models import Delivery, Mailing
-from segments.services import segment_create
 
-from ..contacts.factories import ContactFactory
+from ..segments.factories import SegmentFactory
+from .factories import DeliveryFactory, MailingFactory
 
 pytestmark = pytest.mark.django_db
 
 
-def test_admin_lists_mailings_and_deliveries(admin_client_, admin):
-    segment = segment_create(
-        name="All", filter_json=[{"field": "leadScore", "op": "gte", "value": 0}], user=admin
-    )
-    mailing = Mailing.objects.create(
-        segment=segment, subject="Spring news", body="x", from_email="a@b.c"
-    )
-    contact = ContactFactory(email="reader@example.com")
-    Delivery.objects.create(mailing=mailing, contact=contact, email=contact.email)
+def test_admin_lists_mailings_and_deliveries(admin_client_):
+    DeliveryFactory(mailing__subject="Spring news", contact__email="reader@example.com")
     mailings = admin_client_.get(reverse("admin:mailing_mailing_changelist"))
     assert b"Spring news" in mailings.content
     deliveries = admin_client_.get(
@@ -39,9 +32,8 @@ def test_admin_lists_mailings_and_deliveries(admin_client_, admin):
     [("queued", False), ("sending", False), ("paused", False), ("sent", True), ("cancelled", True)],
 )
 def test_a_mailing_in_flight_cannot_be_deleted_in_admin(admin_client_, status, deletable):
-    mailing = Mailing.objects.create(subject="News", body="x", from_email="a@b.c", status=status)
-    contact = ContactFactory()
-    Delivery.objects.create(mailing=mailing, contact=contact, email=contact.email)
+    mailing = MailingFactory(status=status)
+    DeliveryFactory(mailing=mailing)
     url = reverse("admin:mailing_mailing_delete", args=[mailing.pk])
     response = admin_client_.post(url, {"post": "yes"})
     assert response.status_code == (302 if deletable else 403)
@@ -70,12 +62,8 @@ def content_of(mailing: Mailing) -> tuple:
 
 
 @pytest.fixture
-def segments(admin):
-    rules = [{"field": "leadScore", "op": "gte", "value": 0}]
-    return (
-        segment_create(name="Old", filter_json=rules, user=admin),
-        segment_create(name="New", filter_json=rules, user=admin),
-    )
+def segments():
+    return SegmentFactory(name="Old"), SegmentFactory(name="New")
 
 
 def edited(new_segment) -> dict:
@@ -93,9 +81,7 @@ def test_a_mailing_past_draft_cannot_have_its_content_changed_in_admin(
     admin_client_, segments, status
 ):
     old, new = segments
-    mailing = Mailing.objects.create(
-        segment=old, subject="News", body="x", from_email="a@b.c", status=status, sent=3
-    )
+    mailing = MailingFactory(segment=old, subject="News", status=status, sent=3)
     before = content_of(mailing)
 
     page = admin_client_.get(change_url(mailing))
@@ -116,7 +102,7 @@ def test_a_mailing_past_draft_cannot_have_its_content_changed_in_admin(
 
 def test_a_draft_stays_editable_in_admin(admin_client_, segments):
     old, new = segments
-    mailing = Mailing.objects.create(segment=old, subject="News", body="x", from_email="a@b.c")
+    mailing = MailingFactory(segment=old)
 
     response = admin_client_.post(change_url(mailing), edited(new))
 
@@ -140,7 +126,7 @@ def admin_request(admin):
 
 def test_a_draft_queued_while_the_admin_saves_keeps_its_content_and_status(admin, segments):
     old, new = segments
-    mailing = Mailing.objects.create(segment=old, subject="News", body="x", from_email="a@b.c")
+    mailing = MailingFactory(segment=old, subject="News")
     request = admin_request(admin)
     model_admin = MailingAdmin(Mailing, site)
     form = model_admin.get_form(request, mailing)(edited(new), instance=mailing)
@@ -157,7 +143,7 @@ def test_a_draft_queued_while_the_admin_saves_keeps_its_content_and_status(admin
 
 def test_saving_a_draft_writes_only_its_content_not_stale_counters(admin, segments):
     old, new = segments
-    mailing = Mailing.objects.create(segment=old, subject="News", body="x", from_email="a@b.c")
+    mailing = MailingFactory(segment=old)
     request = admin_request(admin)
     model_admin = MailingAdmin(Mailing, site)
     form = model_admin.get_form(request, mailing)(
@@ -180,9 +166,7 @@ def test_admin_labels_read_as_english(admin_client_):
 
 def test_a_drafts_from_address_is_checked_in_admin(admin_client_, segments):
     old, new = segments
-    mailing = Mailing.objects.create(
-        segment=old, subject="News", body="x", from_email="news@example.com"
-    )
+    mailing = MailingFactory(segment=old, from_email="news@example.com")
     response = admin_client_.post(
         change_url(mailing), {**edited(new), "from_email": "a@example.com, b@example.com"}
     )

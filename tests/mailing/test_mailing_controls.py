@@ -7,20 +7,15 @@ from django.urls import reverse
 
 from mailing.models import Mailing
 from mailing.services import mailing_cancel, mailing_pause, mailing_resume
-from segments.services import segment_create
+
+from .factories import MailingFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
 def mailing(marketer) -> Mailing:
-    segment = segment_create(
-        name="High", filter_json=[{"field": "leadScore", "op": "gte", "value": 70}], user=marketer
-    )
-    return Mailing.objects.create(
-        segment=segment, subject="News", body="Hello", from_email="news@example.com",
-        status=Mailing.Status.SENDING, created_by=marketer,
-    )  # fmt: skip
+    return MailingFactory(status=Mailing.Status.SENDING, created_by=marketer)
 
 
 def set_status(mailing: Mailing, status: str) -> Mailing:

@@ -8,51 +8,30 @@ from django.urls import reverse
 from mailing import selectors
 from mailing.models import Delivery, Mailing
 from mailing.selectors import mailing_progress
-from segments.services import segment_create
 
-from ..contacts.factories import ContactFactory
+from ..segments.factories import SegmentFactory
+from .factories import DeliveryFactory, MailingFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def segment(marketer):
-    return segment_create(
-        name="High", filter_json=[{"field": "leadScore", "op": "gte", "value": 70}], user=marketer
-    )
+def segment():
+    return SegmentFactory(name="High")
 
 
-def make_mailing(segment, marketer, status=Mailing.Status.SENDING, **kwargs) -> Mailing:
-    return Mailing.objects.create(
-        segment=segment,
-        subject=kwargs.pop("subject", "Autumn news"),
-        body="Hello",
-        from_email="news@example.com",
-        status=status,
-        created_by=marketer,
-        **kwargs,
-    )
-
-
-def add_deliveries(mailing: Mailing, **counts: int) -> list[Delivery]:
-    rows = []
+def add_deliveries(mailing: Mailing, **counts: int) -> None:
     for status, count in counts.items():
-        for contact in ContactFactory.create_batch(count):
-            rows.append(
-                Delivery(
-                    mailing=mailing,
-                    contact=contact,
-                    email=contact.email,
-                    status=status,
-                    last_error="550 5.1.1 No such user" if status == "failed" else "",
-                )
-            )
-    return Delivery.objects.bulk_create(rows)
+        error = "550 5.1.1 No such user" if status == "failed" else ""
+        DeliveryFactory.create_batch(count, mailing=mailing, status=status, last_error=error)
 
 
 @pytest.fixture
 def mailing(segment, marketer) -> Mailing:
-    mailing = make_mailing(segment, marketer, recipients=7, sent=3, failed=1, suppressed=1)
+    mailing = MailingFactory(
+        segment=segment, status=Mailing.Status.SENDING, created_by=marketer,
+        recipients=7, sent=3, failed=1, suppressed=1,
+    )  # fmt: skip
     add_deliveries(mailing, sent=3, failed=1, suppressed=1, pending=1, sending=1)
     return mailing
 
@@ -61,8 +40,8 @@ def detail_url(mailing: Mailing) -> str:
     return reverse("mailing:detail", args=[mailing.pk])
 
 
-def test_the_list_shows_mailings_newest_first(marketer_client, segment, marketer, mailing):
-    newer = make_mailing(segment, marketer, subject="Winter news", status=Mailing.Status.SENT)
+def test_the_list_shows_mailings_newest_first(marketer_client, segment, mailing):
+    newer = MailingFactory(segment=segment, subject="Winter news", status=Mailing.Status.SENT)
     response = marketer_client.get(reverse("mailing:list"))
     body = response.content.decode()
     assert response.status_code == 200
@@ -159,8 +138,8 @@ def test_the_recipient_list_is_keyset_paged(mailing):
     assert [d.pk for d in rest.rows] == ids[4:] and rest.next_after is None
 
 
-def test_the_page_links_to_the_next_hundred(marketer_client, segment, marketer):
-    mailing = make_mailing(segment, marketer)
+def test_the_page_links_to_the_next_hundred(marketer_client):
+    mailing = MailingFactory(status=Mailing.Status.SENDING)
     add_deliveries(mailing, sent=101)
     body = marketer_client.get(detail_url(mailing)).content.decode()
     assert body.count('<tr id="delivery-') == 100
@@ -181,10 +160,8 @@ def test_the_pages_require_login(stranger_client, mailing):
         assert response.url.startswith(reverse("login"))
 
 
-def test_the_list_shows_a_subject_with_merge_tags_readably(marketer_client, segment, marketer):
-    make_mailing(
-        segment, marketer, subject='Big news for {{ company }}, {{ first_name|default:"you" }}'
-    )
+def test_the_list_shows_a_subject_with_merge_tags_readably(marketer_client):
+    MailingFactory(subject='Big news for {{ company }}, {{ first_name|default:"you" }}')
     body = marketer_client.get(reverse("mailing:list")).content.decode()
     assert "Big news for ‹company›, ‹first_name›</a>" in body
     assert "{{" not in body

@@ -9,10 +9,9 @@ import pytest
 from django.urls import reverse
 
 from mailing.models import Delivery, Mailing
-from mailing.services import mailing_finish_if_done
-from segments.services import segment_create
+from mailing.sending import mailing_finish_if_done
 
-from ..contacts.factories import ContactFactory
+from .factories import DeliveryFactory, MailingFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -21,20 +20,11 @@ POLL = {"HTTP_HX_REQUEST": "true", "HTTP_HX_TARGET": "progress"}
 
 @pytest.fixture
 def mailing(marketer) -> Mailing:
-    segment = segment_create(
-        name="High", filter_json=[{"field": "leadScore", "op": "gte", "value": 70}], user=marketer
-    )
-    return Mailing.objects.create(
-        segment=segment, subject="News", body="Hello", from_email="news@example.com",
-        status=Mailing.Status.SENDING, created_by=marketer,
-    )  # fmt: skip
+    return MailingFactory(status=Mailing.Status.SENDING, created_by=marketer)
 
 
 def deliveries(mailing: Mailing, status: str, count: int, **fields) -> None:
-    Delivery.objects.bulk_create(
-        Delivery(mailing=mailing, contact=c, email=c.email, status=status, **fields)
-        for c in ContactFactory.create_batch(count)
-    )
+    DeliveryFactory.create_batch(count, mailing=mailing, status=status, **fields)
 
 
 def poll(client, mailing: Mailing):

@@ -6,7 +6,8 @@ import pytest
 from django.core.exceptions import ValidationError
 
 from mailing.models import Delivery, Mailing
-from mailing.services import deliveries_materialize, mailing_create
+from mailing.recipients import deliveries_materialize
+from mailing.services import mailing_create
 from segments.models import SegmentEvaluation
 from segments.services import segment_create
 
@@ -87,7 +88,7 @@ def test_a_cancel_during_materialisation_stands(mailing):
 
 
 def test_finishing_takes_the_final_counters_from_the_rows(mailing):
-    from mailing.services import mailing_finish_if_done
+    from mailing.sending import mailing_finish_if_done
 
     ContactFactory.create_batch(2, lead_score=90)
     deliveries_materialize(mailing=mailing, now=NOW)

@@ -8,11 +8,13 @@ import time
 import pytest
 
 from mailing.models import Delivery, Mailing
-from mailing.services import deliveries_claim, deliveries_materialize, deliveries_send
+from mailing.recipients import deliveries_claim, deliveries_materialize
+from mailing.sending import deliveries_send
 from mailing.stops import StopListener, announce_stop
-from segments.services import segment_create
 
 from ..contacts.factories import ContactFactory
+from ..segments.factories import HIGH_SCORE
+from .factories import MailingFactory
 from .worker import SlowSmtpServer
 
 pytestmark = pytest.mark.django_db
@@ -62,13 +64,9 @@ def _heard_soon(listener: StopListener, timeout: float = 2.0) -> bool:
 
 @pytest.fixture
 def mailing(marketer):
-    segment = segment_create(
-        name="High", filter_json=[{"field": "leadScore", "op": "gte", "value": 70}], user=marketer
+    return MailingFactory(
+        segment__filter_json=HIGH_SCORE, status=Mailing.Status.QUEUED, created_by=marketer
     )
-    return Mailing.objects.create(
-        segment=segment, subject="News", body="Hello", from_email="news@flock.example",
-        status=Mailing.Status.QUEUED, created_by=marketer,
-    )  # fmt: skip
 
 
 def test_a_batch_stops_between_two_messages_when_a_stop_is_announced(mailing, settings):

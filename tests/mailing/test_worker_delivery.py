@@ -17,13 +17,8 @@ from django.utils import timezone
 
 from contacts.models import Contact
 from mailing.models import Delivery, Mailing
-from mailing.services import (
-    deliveries_release_expired,
-    mailing_cancel,
-    mailing_create,
-    mailing_pause,
-    mailing_resume,
-)
+from mailing.sending import deliveries_release_expired
+from mailing.services import mailing_cancel, mailing_create, mailing_pause, mailing_resume
 from mailing.tasks import mailing_send
 from segments.services import segment_create
 
