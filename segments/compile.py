@@ -41,9 +41,9 @@ from django.db.models.lookups import (
 from contacts.models import GroupMembership, Tag
 from contacts.selectors import contact_status_q
 
-from .errors import RuleError, RuleErrors
-from .fields import CUSTOM_PREFIX, FIELDS
-from .parse import parse_filter, parse_timestamp
+from .rules.errors import RuleError, RuleErrors
+from .rules.fields import CUSTOM_PREFIX, FIELDS
+from .rules.parse import parse_filter, parse_timestamp
 
 EVERYBODY = Q(pk__isnull=False)
 NOBODY = Q(pk__isnull=True)

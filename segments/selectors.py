@@ -15,8 +15,9 @@ from django.utils import timezone
 
 from contacts.models import Contact
 
+from .compile import compile_filter
 from .models import ContactSegment
-from .rules import compile_filter, parse_filter
+from .rules import parse_filter
 
 SAMPLE_SIZE = 10
 
@@ -161,7 +162,8 @@ def segments_containing(contact: Contact, *, now: dt.datetime | None = None) -> 
     """The segments this contact is in now: one query, a yes/no column per segment."""
     from django.db.models import BooleanField, ExpressionWrapper
 
-    from .rules import RuleErrors, compile_filter
+    from .compile import compile_filter
+    from .rules import RuleErrors
 
     now = now or timezone.now()
     tests = {}

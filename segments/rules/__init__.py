@@ -1,13 +1,15 @@
-"""The rule language of smart segments (docs/design.md#rule-language): parse, compile, describe.
+"""The rule language of smart segments (docs/design.md#rule-language): parse, describe.
 
-No knowledge of views or HTTP. Everything that evaluates a segment goes
-through `segments.selectors`, which uses this package.
+No knowledge of views, HTTP or the database: groups and saved segments are
+looked up through a `RuleLookup` (segments.lookups reads them from the
+database), and the SQL compiler is `segments.compile`. Everything that
+evaluates a segment goes through `segments.selectors`, which uses both.
 """
 
-from .compile import compile_filter
 from .describe import describe_filter
 from .errors import RuleError, RuleErrors
 from .fields import FIELDS, OPERATOR_LABELS, Kind
+from .lookup import RuleLookup, StoredSegment
 from .parse import count_conditions, iter_conditions, parse_filter
 
 __all__ = [
@@ -16,7 +18,8 @@ __all__ = [
     "Kind",
     "RuleError",
     "RuleErrors",
-    "compile_filter",
+    "RuleLookup",
+    "StoredSegment",
     "count_conditions",
     "describe_filter",
     "iter_conditions",

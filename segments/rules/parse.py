@@ -1,9 +1,15 @@
-"""Normalise and validate a rule tree (docs/design.md#rule-language) in one pass.
+"""Normalise and validate a rule tree (docs/design.md#rule-language).
 
 `parse_filter` turns whatever a builder, an integration or an old export
 sends (bare arrays, snake_case fields, operator aliases, "operator" for
 "op") into the canonical tree, or raises RuleErrors listing every problem
 with its path. It never raises anything else, whatever the input.
+
+It reads no database: group names and ids and segment references are
+resolved through a `RuleLookup` (lookup.py), asked once per kind between
+passes: the first pass collects the group names and ids, the lookup resolves
+them, the second pass validates with the answers, then the segment
+references are checked.
 """
 
 from __future__ import annotations
@@ -12,7 +18,7 @@ import datetime as dt
 import difflib
 import json
 import re
-from collections.abc import Iterable
+from collections.abc import Collection, Iterable
 from typing import Any
 
 from django.conf import settings
@@ -33,6 +39,7 @@ from .fields import (
     Field,
     Kind,
 )
+from .lookup import RuleLookup
 
 MAX_TEXT = 500
 MAX_LIST = 1000
@@ -48,10 +55,26 @@ class Invalid(Exception):
     """A value problem; the message is shown next to the value."""
 
 
-def parse_filter(raw: Any, *, segment_id: int | None = None) -> dict:
-    """Return the canonical tree for `raw`, or raise RuleErrors."""
-    parser = _Parser(segment_id=segment_id)
+def parse_filter(
+    raw: Any, *, segment_id: int | None = None, lookup: RuleLookup | None = None
+) -> dict:
+    """Return the canonical tree for `raw`, or raise RuleErrors.
+
+    `lookup` answers for groups and saved segments; by default, the database.
+    """
+    if lookup is None:
+        from segments.lookups import DatabaseRuleLookup  # the one default: the database
+
+        lookup = DatabaseRuleLookup()
+    collected = _CollectedGroups()
+    parser = _Parser(segment_id=segment_id, groups=collected)
     tree = parser.parse(raw)
+    if collected.names or collected.numbers:
+        # Everything but the group answers is known: parse again with them.
+        parser = _Parser(segment_id=segment_id, groups=_KnownGroups.resolve(collected, lookup))
+        tree = parser.parse(raw)
+    if not parser.errors and parser.segment_refs:
+        parser.check_segment_refs(lookup)
     if parser.errors:
         raise RuleErrors(parser.errors)
     return tree
@@ -89,9 +112,61 @@ def _join(path: str, part: str) -> str:
     return f"{path}.{part}" if path else part
 
 
+class _Groups:
+    """Which group a condition's value names: by name first, else by id."""
+
+    def group_id(self, name: str | None, number: int | None) -> int | None:
+        raise NotImplementedError
+
+
+class _CollectedGroups(_Groups):
+    """The first pass: note every name and id asked for, and take each as known.
+
+    Only a missing group changes what the parser does next (the condition stops
+    there), so this pass asks for every name and id the second pass can ask for.
+    """
+
+    def __init__(self) -> None:
+        self.names: dict[str, None] = {}  # in order, without repeats
+        self.numbers: dict[int, list[str | None]] = {}  # id -> the names tried before it
+
+    def group_id(self, name: str | None, number: int | None) -> int | None:
+        if name is not None:
+            self.names[name] = None
+        if number is not None:
+            self.numbers.setdefault(number, []).append(name)
+        return 0
+
+
+class _KnownGroups(_Groups):
+    def __init__(self, by_name: dict[str, int], ids: Collection[int]):
+        self.by_name = by_name
+        self.ids = ids
+
+    @classmethod
+    def resolve(cls, collected: _CollectedGroups, lookup: RuleLookup) -> _KnownGroups:
+        by_name = dict(lookup.group_ids_by_name(list(collected.names))) if collected.names else {}
+        # An id is only looked up for a value whose name no group has.
+        numbers = [
+            number
+            for number, names in collected.numbers.items()
+            if any(name is None or name not in by_name for name in names)
+        ]
+        ids = set(lookup.existing_group_ids(numbers)) if numbers else set()
+        return cls(by_name, ids)
+
+    def group_id(self, name: str | None, number: int | None) -> int | None:
+        if name is not None and name in self.by_name:
+            return self.by_name[name]
+        if number is not None and number in self.ids:
+            return number
+        return None
+
+
 class _Parser:
-    def __init__(self, *, segment_id: int | None):
+    def __init__(self, *, segment_id: int | None, groups: _Groups):
         self.segment_id = segment_id
+        self.groups = groups
         self.errors: list[RuleError] = []
         self.conditions = 0
         self.segment_refs: list[tuple[str, int]] = []  # (path, id)
@@ -134,8 +209,6 @@ class _Parser:
                 f"A segment can have at most {self.max_conditions} conditions; "
                 f"this one has {self.conditions}.",
             )
-        if not self.errors and self.segment_refs:
-            self.checksegment_refs()
         return tree
 
     def group(self, node: dict, *, path: str, depth: int) -> dict:
@@ -298,7 +371,7 @@ class _Parser:
                 return _days(value)
             return _timestamp_text(value)
         if kind == Kind.GROUP:
-            return _group_id(value)
+            return self.group_id(value)
         if kind == Kind.SEGMENT:
             segment_id = _segment_id(value)
             self.segment_refs.append((_join(path, "value"), segment_id))
@@ -310,20 +383,29 @@ class _Parser:
             return _timestamp_text(value)
         return _custom_scalar(value)
 
-    def checksegment_refs(self) -> None:
-        from segments.models import ContactSegment
+    def group_id(self, value: Any) -> int:
+        if isinstance(value, str) and "\x00" in value:
+            raise Invalid(NUL_MESSAGE)
+        name = value.strip() if isinstance(value, str) and value.strip() else None
+        number = _whole_number(value)
+        group_id = None if name is None and number is None else self.groups.group_id(name, number)
+        if group_id is None:
+            shown = value if isinstance(value, str | int) else json.dumps(value)[:50]
+            raise Invalid(f"There is no group '{shown}'.")
+        return group_id
 
+    def check_segment_refs(self, lookup: RuleLookup) -> None:
         ids = {segment_id for _, segment_id in self.segment_refs}
-        known = dict(ContactSegment.objects.filter(pk__in=ids).values_list("pk", "name"))
+        known = lookup.segments(ids)
         for path, segment_id in self.segment_refs:
             if segment_id not in known:
                 self.error(path, f"There is no segment with id {segment_id}.")
             elif segment_id == self.segment_id:
                 self.error(path, "A segment cannot include itself.")
-            elif self.segment_id is not None and _segment_uses(segment_id, self.segment_id):
+            elif self.segment_id is not None and _segment_uses(lookup, segment_id, self.segment_id):
                 self.error(
                     path,
-                    f"Segment '{known[segment_id]}' already uses this segment, "
+                    f"Segment '{known[segment_id].name}' already uses this segment, "
                     "so it cannot be used here (cycle).",
                 )
 
@@ -471,23 +553,6 @@ def _custom_scalar(value: Any) -> str | int | float | bool:
     raise Invalid("Enter a number, text or true/false.")
 
 
-def _group_id(value: Any) -> int:
-    from contacts.models import Group
-
-    group = None
-    if isinstance(value, str) and "\x00" in value:
-        raise Invalid(NUL_MESSAGE)
-    if isinstance(value, str) and value.strip():
-        group = Group.objects.filter(name__iexact=value.strip()).first()
-    number = _whole_number(value)
-    if group is None and number is not None:
-        group = Group.objects.filter(pk=number).first()
-    if group is None:
-        shown = value if isinstance(value, str | int) else json.dumps(value)[:50]
-        raise Invalid(f"There is no group '{shown}'.")
-    return group.pk
-
-
 def _segment_id(value: Any) -> int:
     number = _whole_number(value)
     if number is None or number < 1:
@@ -495,15 +560,13 @@ def _segment_id(value: Any) -> int:
     return number
 
 
-def _segment_uses(start_id: int, target_id: int) -> bool:
+def _segment_uses(lookup: RuleLookup, start_id: int, target_id: int) -> bool:
     """Does segment `start_id` reach `target_id` through in_segment references?"""
-    from segments.models import ContactSegment
-
     seen: set[int] = set()
     frontier = {start_id}
     while frontier:
         seen |= frontier
-        rows = ContactSegment.objects.filter(pk__in=frontier).values_list("filter_json", flat=True)
+        rows = [segment.filter_json for segment in lookup.segments(frontier).values()]
         frontier = set()
         for filter_json in rows:
             for ref in segment_refs(filter_json):
