@@ -49,7 +49,7 @@ def add_shared_parts(result, generator, request, public):
     schemas.setdefault("Errors", ERRORS_SCHEMA)
     for name, schema in schemas.items():
         if name.endswith("Request") and "properties" in schema:
-            # Every body is read whole: a key it does not know is a 400 (api.views._valid,
+            # Every body is read whole: a key it does not know is a 400 (api.views.base.valid_body,
             # contacts.services.contact_clean), never dropped.
             schema["additionalProperties"] = False
     for operations in result.get("paths", {}).values():

@@ -221,8 +221,7 @@ class CustomFieldsField(serializers.JSONField):
 
 
 class ContactSummarySerializer(serializers.Serializer):
-    """A contact in a segment's list or a preview sample: the common segment-contact
-    shape and more."""
+    """A contact in a segment's list or a preview sample (common segment-contact shape)."""
 
     id = serializers.IntegerField()
     email = serializers.CharField()

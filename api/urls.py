@@ -14,7 +14,7 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from . import views
+from .views import base, contacts, lists, mailings, segments
 
 
 class IdConverter:
@@ -40,26 +40,30 @@ def route(pattern: str, view, name: str | None = None) -> list[URLPattern]:
 
 app_name = "api"
 urlpatterns = [
-    *route("segments", views.SegmentListView.as_view(), "segments"),
-    *route("segments/preview", views.SegmentPreviewView.as_view(), "segment-preview"),
-    *route("segments/contacts", views.SegmentContactsByQueryView.as_view(), "segment-contacts-q"),
-    *route("segments/<id:segment_id>", views.SegmentDetailView.as_view(), "segment"),
+    *route("segments", segments.SegmentListView.as_view(), "segments"),
+    *route("segments/preview", segments.SegmentPreviewView.as_view(), "segment-preview"),
+    *route(
+        "segments/contacts",
+        segments.SegmentContactsByQueryView.as_view(),
+        "segment-contacts-q",
+    ),
+    *route("segments/<id:segment_id>", segments.SegmentDetailView.as_view(), "segment"),
     *route(
         "segments/<id:segment_id>/contacts",
-        views.SegmentContactsView.as_view(),
+        segments.SegmentContactsView.as_view(),
         "segment-contacts",
     ),
-    *route("segments/<id:segment_id>/send", views.SegmentSendView.as_view(), "segment-send"),
-    *route("mailings", views.MailingListView.as_view(), "mailings"),
-    *route("mailings/<id:mailing_id>", views.MailingDetailView.as_view(), "mailing"),
-    *route("contacts", views.ContactListView.as_view(), "contacts"),
-    *route("contacts/<id:contact_id>", views.ContactDetailView.as_view(), "contact"),
-    *route("tags", views.TagListView.as_view(), "tags"),
-    *route("groups", views.GroupListView.as_view(), "groups"),
-    *route("groups/<id:group_id>/members", views.GroupMembersView.as_view(), "group-members"),
+    *route("segments/<id:segment_id>/send", mailings.SegmentSendView.as_view(), "segment-send"),
+    *route("mailings", mailings.MailingListView.as_view(), "mailings"),
+    *route("mailings/<id:mailing_id>", mailings.MailingDetailView.as_view(), "mailing"),
+    *route("contacts", contacts.ContactListView.as_view(), "contacts"),
+    *route("contacts/<id:contact_id>", contacts.ContactDetailView.as_view(), "contact"),
+    *route("tags", lists.TagListView.as_view(), "tags"),
+    *route("groups", lists.GroupListView.as_view(), "groups"),
+    *route("groups/<id:group_id>/members", lists.GroupMembersView.as_view(), "group-members"),
     *route(
         "groups/<id:group_id>/members/<id:contact_id>",
-        views.GroupMemberView.as_view(),
+        lists.GroupMemberView.as_view(),
         "group-member",
     ),
     # The OpenAPI schema and its interactive docs (Swagger UI served from our static
@@ -83,5 +87,5 @@ urlpatterns = [
         name="docs",
     ),
     # Anything else under /api/ is a JSON 404, not the dashboard's HTML page.
-    re_path(r"^[\s\S]*$", views.NotFoundView.as_view()),  # not ".*": a %0A in the path too
+    re_path(r"^[\s\S]*$", base.NotFoundView.as_view()),  # not ".*": a %0A in the path too
 ]

@@ -13,12 +13,26 @@ from django.db import transaction
 from django.utils import timezone
 
 from segments.models import ContactSegment
+from segments.selectors import Audience
 
 from .addresses import validate_from_address
 from .models import Mailing
 from .stops import announce_stop
 
 logger = logging.getLogger(__name__)
+
+
+class NobodyReachable(Exception):
+    """Every contact the segment matches is bounced or unsubscribed, or it matches none."""
+
+    def __init__(self) -> None:
+        super().__init__("Nobody in this segment can receive a mailing right now.")
+
+
+def ensure_reachable(audience: Audience) -> None:
+    """The rule the dashboard's Send and the API's send both apply before creating one."""
+    if audience.reachable == 0:
+        raise NobodyReachable
 
 
 @transaction.atomic

@@ -165,9 +165,12 @@ def compose(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
         return render(request, COMPOSE_TEMPLATE, context)
 
     valid = form.is_bound and form.is_valid()
-    if valid and action in ("send", "confirm") and audience.reachable == 0:
-        form.add_error(None, "Nobody in this segment can receive a mailing right now.")
-        valid = False
+    if valid and action in ("send", "confirm"):
+        try:
+            services.ensure_reachable(audience)
+        except services.NobodyReachable as exc:
+            form.add_error(None, str(exc))
+            valid = False
     confirming = False
     sender = merge_for_sender(request.user, sample)
     if valid and action == "test":

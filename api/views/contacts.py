@@ -1,0 +1,264 @@
+"""Contacts: list and search, upsert in bulk, read, update, delete."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from django.db.models import QuerySet
+from django.db.models.functions import Lower
+from drf_spectacular.utils import OpenApiParameter, PolymorphicProxySerializer, extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from contacts.models import Contact, GroupMembership, Tag
+from contacts.selectors import contact_search
+from contacts.services import (
+    MAX_UPSERT,
+    ContactInvalid,
+    EmailTaken,
+    contact_clean,
+    contact_update,
+    contacts_upsert,
+)
+
+from .. import examples
+from .. import serializers as s
+from ..exceptions import (
+    ApiError,
+    conflict,
+    error,
+    invalid,
+    prefixed,
+)
+from ..pagination import KEYSET_PARAMETERS, paginated_response
+from .base import (
+    ERRORS,
+    ApiView,
+    contact_status,
+)
+
+# -- contacts ----------------------------------------------------------------------------
+
+CONTACT_COLUMNS = (
+    "id", "email", "full_name", "first_name", "last_name", "company", "job_title",
+    "country", "city", "source", "lead_score", "lifecycle_stage", "last_interacted_at",
+    "created_at", "updated_at", "is_bounced", "is_unsubscribed", "custom_fields", "tag_ids",
+)  # fmt: skip
+
+
+_PLAIN_COLUMNS = (
+    "first_name", "last_name", "company", "job_title", "country", "city", "source",
+    "lead_score", "lifecycle_stage", "last_interacted_at", "created_at", "updated_at",
+)  # fmt: skip
+
+
+def contacts_json(rows: Sequence[dict]) -> list[dict]:
+    """Contacts with their tag and group names: two queries for the whole page."""
+    tag_ids = {tag_id for row in rows for tag_id in row["tag_ids"] or ()}
+    tag_names = dict(Tag.objects.filter(pk__in=tag_ids).values_list("pk", "name"))
+    groups: dict[int, list[str]] = {}
+    memberships = (
+        GroupMembership.objects.filter(contact_id__in=[row["id"] for row in rows])
+        .order_by("group__name")
+        .values_list("contact_id", "group__name")
+    )
+    for contact_id, name in memberships:
+        groups.setdefault(contact_id, []).append(name)
+    return [
+        {
+            "id": row["id"],
+            "email": row["email"],
+            "name": row["full_name"],
+            **{name: row[name] for name in _PLAIN_COLUMNS},
+            "is_bounced": row["is_bounced"],
+            "is_unsubscribed": row["is_unsubscribed"],
+            "status": contact_status(row["is_bounced"], row["is_unsubscribed"]),
+            "custom_fields": row["custom_fields"] if isinstance(row["custom_fields"], dict) else {},
+            "tags": sorted(
+                (tag_names[t] for t in row["tag_ids"] or () if t in tag_names), key=str.lower
+            ),
+            "groups": groups.get(row["id"], []),
+        }
+        for row in rows
+    ]
+
+
+def _contact_json(contact_id: int) -> dict:
+    rows = list(Contact.objects.filter(pk=contact_id).values(*CONTACT_COLUMNS))
+    if not rows:
+        raise NotFound(f"There is no contact with id {contact_id}.")
+    return contacts_json(rows)[0]
+
+
+def _search_text(request: Request, name: str, *, max_length: int) -> str:
+    value = request.query_params.get(name, "")
+    if len(value) > max_length:
+        raise invalid(name, f"{name} can have at most {max_length} characters.")
+    return value.strip()
+
+
+CONTACT_FILTERS = [
+    OpenApiParameter(
+        "q",
+        {"type": "string", "maxLength": 200},
+        description="Words to find in email, name or company.",
+    ),
+    OpenApiParameter(
+        "email", {"type": "string", "maxLength": 254}, description="Exactly this email (any case)."
+    ),
+    OpenApiParameter(
+        "tag",
+        {"type": "string", "maxLength": 100},
+        description="Only contacts with this tag (by name).",
+    ),
+    OpenApiParameter("status", str, enum=s.STATUS_CHOICES, description="Derived status."),
+]
+
+
+class ContactListView(ApiView):
+    @extend_schema(
+        operation_id="contacts_list",
+        summary="List contacts",
+        description="Newest first; a plain JSON array paged with `page` and `per_page`.",
+        parameters=[*CONTACT_FILTERS, *KEYSET_PARAMETERS],
+        responses={200: s.ContactSerializer(many=True)},
+        examples=[examples.CONTACT_LIST],
+        tags=["contacts"],
+    )
+    def get(self, request: Request) -> Response:
+        q = _search_text(request, "q", max_length=200)
+        email = _search_text(request, "email", max_length=254)
+        tag_name = _search_text(request, "tag", max_length=100)
+        status_ = request.query_params.get("status")
+        if status_ is not None and status_ not in s.STATUS_CHOICES:
+            raise invalid("status", f"status must be one of: {', '.join(s.STATUS_CHOICES)}.")
+        tag = None
+        if tag_name and "\x00" not in tag_name:
+            tag = Tag.objects.alias(lname=Lower("name")).filter(lname=tag_name.lower()).first()
+        contacts: QuerySet = contact_search(q=q, tag=tag, status=status_ or "")
+        if tag_name and tag is None:
+            contacts = contacts.none()  # an unknown tag: nobody has it
+        if email:
+            contacts = contacts.alias(lemail=Lower("email")).filter(lemail=email.lower())
+        if "\x00" in q + email + tag_name:
+            contacts = contacts.none()  # no stored text has a NUL: nothing can match
+        rows = contacts.order_by("-pk").values(*CONTACT_COLUMNS)
+        return paginated_response(request, rows, contacts_json, keyset=True)
+
+    @extend_schema(
+        operation_id="contacts_upsert",
+        summary="Create or update contacts by email",
+        description=(
+            "One contact object, or an array of up to 1,000. Each is matched by email "
+            "(any case): new emails are created, known ones get the fields given (tags "
+            "and groups are added, custom fields merged); tag and group names that do "
+            "not exist yet are created.\n\n"
+            "One object: 201 (created) or 200 (updated) with the contact, or 400.\n\n"
+            "An array: 200 with `created`, `updated`, `rejected` and a result per item; "
+            "a rejected item says why and does not stop the others."
+        ),
+        request=PolymorphicProxySerializer(
+            component_name="ContactUpsert",
+            serializers=[s.ContactWriteSerializer, s.ContactWriteSerializer(many=True)],
+            resource_type_field_name=None,
+            many=False,
+        ),
+        responses={
+            200: PolymorphicProxySerializer(
+                component_name="ContactUpsertResponse",
+                serializers=[s.ContactSerializer, s.UpsertResultSerializer],
+                resource_type_field_name=None,
+                many=False,
+            ),
+            201: s.ContactSerializer,
+        },
+        examples=[examples.CONTACT_UPSERT_ONE, examples.CONTACT_UPSERT_MANY,
+                  examples.CONTACT_UPSERT_RESULT],
+        tags=["contacts"],
+    )  # fmt: skip
+    def post(self, request: Request) -> Response:
+        body = request.data
+        if isinstance(body, dict):
+            return self._one(body)
+        if not isinstance(body, list):
+            raise invalid("", "Send a contact object or an array of them.")
+        if len(body) > MAX_UPSERT:
+            raise invalid("", f"Send at most {MAX_UPSERT:,} contacts per request.")
+        results = contacts_upsert(items=body)
+        counts = {"created": 0, "updated": 0, "rejected": 0}
+        for result in results:
+            counts[result.status] += 1
+        return Response(
+            {
+                **counts,
+                "results": [
+                    {
+                        "index": r.index,
+                        "status": r.status,
+                        "id": r.id,
+                        "email": r.email,
+                        "errors": [
+                            error(prefixed(f"[{r.index}]", e.path), e.message) for e in r.errors
+                        ],
+                    }
+                    for r in results
+                ],
+            }
+        )
+
+    def _one(self, body: dict) -> Response:
+        (result,) = contacts_upsert(items=[body])
+        if result.status == "rejected":
+            raise ApiError([e.as_dict() for e in result.errors])
+        code = status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
+        return Response(_contact_json(result.id), status=code)
+
+
+class ContactDetailView(ApiView):
+    @extend_schema(
+        operation_id="contacts_retrieve",
+        summary="One contact",
+        responses={200: s.ContactSerializer},
+        tags=["contacts"],
+    )
+    def get(self, request: Request, contact_id: int) -> Response:
+        return Response(_contact_json(contact_id))
+
+    @extend_schema(
+        operation_id="contacts_partial_update",
+        summary="Change a contact",
+        description="The fields given change; `tags` and `groups`, when given, become "
+        "exactly those names. 409 when the new email belongs to another contact.",
+        request=s.ContactPatchSerializer,
+        responses={200: s.ContactSerializer, 409: ERRORS},
+        examples=[examples.CONTACT_PATCH],
+        tags=["contacts"],
+    )
+    def patch(self, request: Request, contact_id: int) -> Response:
+        contact = Contact.objects.only("id").filter(pk=contact_id).first()
+        if contact is None:
+            raise NotFound(f"There is no contact with id {contact_id}.")
+        try:
+            data = contact_clean(request.data, partial=True)
+        except ContactInvalid as exc:
+            raise ApiError([e.as_dict() for e in exc.errors]) from None
+        try:
+            contact_update(contact=contact, data=data)
+        except EmailTaken:
+            raise conflict("email", "Another contact already has this email.") from None
+        return Response(_contact_json(contact_id))
+
+    @extend_schema(
+        operation_id="contacts_destroy",
+        summary="Delete a contact",
+        description="With its tags, group memberships and deliveries.",
+        responses={204: None},
+        tags=["contacts"],
+    )
+    def delete(self, request: Request, contact_id: int) -> Response:
+        deleted, _ = Contact.objects.filter(pk=contact_id).delete()
+        if not deleted:
+            raise NotFound(f"There is no contact with id {contact_id}.")
+        return Response(status=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,144 @@
+"""Mailings: send one to a segment, list them, read one with its counters."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.urls import reverse
+from drf_spectacular.utils import extend_schema
+from rest_framework import status
+from rest_framework.exceptions import NotFound
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from mailing import selectors as mailing_selectors
+from mailing.forms import ComposeForm
+from mailing.models import Mailing
+from mailing.services import NobodyReachable, ensure_reachable, mailing_create
+from segments.rules import RuleErrors
+from segments.selectors import segment_audience
+
+from .. import examples
+from .. import serializers as s
+from ..exceptions import (
+    ApiError,
+    conflict,
+    error,
+    rule_errors,
+)
+from ..pagination import PAGE_PARAMETERS, paginated_response
+from .base import (
+    ERRORS,
+    ApiView,
+    get_segment,
+    valid_body,
+)
+
+# -- sending -----------------------------------------------------------------------------
+
+
+def mailing_json(mailing: Mailing, *, progress=None) -> dict:
+    if progress is not None:
+        sent, failed, suppressed, pending = (
+            progress.sent, progress.failed, progress.suppressed, progress.pending,
+        )  # fmt: skip
+    else:
+        sent, failed, suppressed = mailing.sent, mailing.failed, mailing.suppressed
+        pending = max(mailing.recipients - sent - failed - suppressed, 0)
+    return {
+        "id": mailing.pk,
+        "status": mailing.status,
+        "segment_id": mailing.segment_id,
+        "subject": mailing.subject,
+        "body": mailing.body,
+        "body_format": mailing.body_format,
+        "from_email": mailing.from_email,
+        "recipients": mailing.recipients,
+        "sent": sent,
+        "failed": failed,
+        "suppressed": suppressed,
+        "pending": pending,
+        "segment_count": mailing.segment_count,
+        "evaluated_at": mailing.evaluated_at,
+        "created_at": mailing.created_at,
+        "updated_at": mailing.updated_at,
+    }
+
+
+class SegmentSendView(ApiView):
+    @extend_schema(
+        operation_id="segments_send",
+        summary="Send a mailing to a segment",
+        description="Creates the mailing and queues it, as the dashboard's Send does: "
+        "a worker re-runs the segment, leaves out bounced and unsubscribed contacts "
+        "and sends. Answers 202 with the mailing (`recipients` is 0 until the worker "
+        "has written them). 409 when nobody in the segment can receive it.",
+        request=s.SendSerializer,
+        responses={202: s.MailingSerializer, 404: ERRORS, 409: ERRORS},
+        examples=[examples.SEND_REQUEST, examples.SEND_RESPONSE],
+        tags=["mailings"],
+    )
+    def post(self, request: Request, segment_id: int) -> Response:
+        segment = get_segment(segment_id)
+        data = valid_body(s.SendSerializer, request)
+        form = ComposeForm(
+            {
+                "subject": data["subject"],
+                "body": data["body"],
+                "from_email": data.get("from_email") or settings.DEFAULT_FROM_EMAIL,
+                "body_format": data.get("body_format", ""),
+            }
+        )
+        if not form.is_valid():
+            raise ApiError(
+                [
+                    error("" if field == "__all__" else field, message)
+                    for field, messages in form.errors.items()
+                    for message in messages
+                ]
+            )
+        try:
+            audience = segment_audience(segment)
+        except RuleErrors as exc:
+            raise rule_errors(exc.errors, status_code=status.HTTP_409_CONFLICT) from None
+        try:
+            ensure_reachable(audience)
+        except NobodyReachable as exc:
+            raise conflict("", str(exc)) from None
+        mailing = mailing_create(segment=segment, user=request.user, **form.cleaned_data)
+        return Response(
+            mailing_json(mailing),
+            status=status.HTTP_202_ACCEPTED,
+            headers={
+                "Location": request.build_absolute_uri(reverse("api:mailing", args=[mailing.pk]))
+            },
+        )
+
+
+class MailingListView(ApiView):
+    @extend_schema(
+        operation_id="mailings_list",
+        summary="List mailings",
+        description="Newest first, with status and the running counters the workers keep.",
+        parameters=PAGE_PARAMETERS,
+        responses={200: s.MailingSerializer(many=True)},
+        tags=["mailings"],
+    )
+    def get(self, request: Request) -> Response:
+        mailings = Mailing.objects.order_by("-created_at", "-id")
+        return paginated_response(request, mailings, lambda rows: [mailing_json(m) for m in rows])
+
+
+class MailingDetailView(ApiView):
+    @extend_schema(
+        operation_id="mailings_retrieve",
+        summary="One mailing",
+        description="Status and counters counted from its delivery rows.",
+        responses={200: s.MailingSerializer},
+        examples=[examples.SEND_RESPONSE],
+        tags=["mailings"],
+    )
+    def get(self, request: Request, mailing_id: int) -> Response:
+        mailing = Mailing.objects.filter(pk=mailing_id).first()
+        if mailing is None:
+            raise NotFound(f"There is no mailing with id {mailing_id}.")
+        return Response(mailing_json(mailing, progress=mailing_selectors.mailing_progress(mailing)))
