@@ -9,7 +9,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from contacts.models import Contact
-from contacts.services import MAX_NAMES_PER_CONTACT, TEXT_FIELDS
+from contacts.validation import MAX_NAMES_PER_CONTACT, TEXT_FIELDS
 from mailing.models import Mailing
 
 # -- rule trees (docs/design.md#tree-shape) --------------------------------------

@@ -199,15 +199,17 @@ class SourceFilter(admin.SimpleListFilter):
     parameter_name = "source"
 
     def lookups(self, request, model_admin):
-        # SELECT DISTINCT would read every row; this "loose index scan" jumps
-        # through contact_source_idx once per distinct value instead.
+        # Raw: SELECT DISTINCT would read every row; this "loose index scan" (a
+        # recursive CTE the ORM cannot write) jumps through contact_source_idx once
+        # per distinct value instead.
+        table = connection.ops.quote_name(Contact._meta.db_table)
         with connection.cursor() as cursor:
             cursor.execute(
-                """
+                f"""
                 WITH RECURSIVE sources(source) AS (
-                    (SELECT source FROM contacts_contact ORDER BY source LIMIT 1)
+                    (SELECT source FROM {table} ORDER BY source LIMIT 1)
                     UNION ALL
-                    SELECT (SELECT c.source FROM contacts_contact c
+                    SELECT (SELECT c.source FROM {table} c
                             WHERE c.source > s.source ORDER BY c.source LIMIT 1)
                     FROM sources s WHERE s.source IS NOT NULL
                 )

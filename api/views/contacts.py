@@ -14,14 +14,9 @@ from rest_framework.response import Response
 
 from contacts.models import Contact, GroupMembership, Tag
 from contacts.selectors import contact_search
-from contacts.services import (
-    MAX_UPSERT,
-    ContactInvalid,
-    EmailTaken,
-    contact_clean,
-    contact_update,
-    contacts_upsert,
-)
+from contacts.services import EmailTaken, contact_update
+from contacts.upsert import MAX_UPSERT, contacts_upsert
+from contacts.validation import ContactInvalid, contact_clean
 
 from .. import examples
 from .. import serializers as s

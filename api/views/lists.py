@@ -10,11 +10,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from contacts.models import Contact, Group, Tag
-from contacts.services import (
-    group_add_members,
-    group_remove_members,
-    names_to_ids,
-)
+from contacts.services import group_add_members, group_remove_members
+from contacts.upsert import names_to_ids
 
 from .. import serializers as s
 from ..pagination import KEYSET_PARAMETERS, PAGE_PARAMETERS, paginated_response

@@ -8,7 +8,7 @@ import pytest
 from django.contrib.staticfiles import finders
 from django.core.management import call_command
 
-from contacts.services import READ_ONLY_FIELDS
+from contacts.validation import READ_ONLY_FIELDS
 
 pytestmark = pytest.mark.django_db
 

@@ -1,4 +1,4 @@
-"""contacts.services.contacts_upsert and contact_update: set-based writes by email."""
+"""contacts.upsert.contacts_upsert and names_to_ids: set-based writes by email."""
 
 from __future__ import annotations
 
@@ -9,16 +9,9 @@ import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
-from contacts import services
+from contacts import upsert
 from contacts.models import Contact, ContactTag, Group, Tag
-from contacts.services import (
-    ContactInvalid,
-    EmailTaken,
-    contact_clean,
-    contact_update,
-    contacts_upsert,
-    names_to_ids,
-)
+from contacts.upsert import contacts_upsert, names_to_ids
 from segments.selectors import contacts_matching
 
 from .factories import ContactFactory, GroupFactory, TagFactory
@@ -103,13 +96,13 @@ def test_the_number_of_statements_does_not_grow_with_the_batch():
 
 
 def test_a_concurrent_insert_of_the_same_email_becomes_an_update():
-    real_insert = services._insert_new
+    real_insert = upsert._insert_new
 
     def insert_after_someone_else(cursor, new, **kwargs):
         ContactFactory(email="race@example.com", first_name="Theirs", lead_score=1)
         return real_insert(cursor, new, **kwargs)
 
-    with mock.patch.object(services, "_insert_new", insert_after_someone_else):
+    with mock.patch.object(upsert, "_insert_new", insert_after_someone_else):
         (result,) = contacts_upsert(items=[{"email": "race@example.com", "lead_score": 9}])
     assert result.status == "updated"
     contact = Contact.objects.get()
@@ -122,29 +115,6 @@ def test_names_to_ids_creates_missing_names_once():
     assert set(ids) == {"existing", "new"}
     assert Group.objects.count() == 2
     assert Group.objects.get(pk=ids["new"]).description == ""
-
-
-def test_clean_reports_every_problem_with_its_field():
-    with pytest.raises(ContactInvalid) as info:
-        contact_clean({"email": "nope", "lead_score": 300, "tags": "x", "zzz": 1})
-    assert {e.path for e in info.value.errors} == {"email", "lead_score", "tags", "zzz"}
-
-
-def test_update_sets_tags_and_groups_exactly():
-    keep, drop = TagFactory(name="keep"), TagFactory(name="drop")
-    contact = ContactFactory(tags=[keep, drop], groups=[GroupFactory(name="G1")])
-    contact_update(contact=contact, data={"tags": ["keep", "add"], "groups": []})
-    assert sorted(contact.tags.values_list("name", flat=True)) == ["add", "keep"]
-    assert not contact.groups.exists()
-    assert links_agree_with_tag_ids()
-
-
-def test_update_refuses_a_taken_email():
-    ContactFactory(email="taken@example.com")
-    contact = ContactFactory(email="mine@example.com")
-    with pytest.raises(EmailTaken):
-        contact_update(contact=contact, data={"email": "Taken@Example.com"})
-    assert Contact.objects.get(pk=contact.pk).email == "mine@example.com"
 
 
 # -- custom field names (issue 14, point 23) ----------------------------------------------
@@ -180,19 +150,3 @@ def test_two_names_that_are_one_once_stripped_are_refused():
         "are removed; keep only one of them."
     )
     assert Contact.objects.get().custom_fields == {"plan": "free"}
-
-
-def test_the_update_service_stores_stripped_names_too():
-    contact = ContactFactory(custom_fields={"plan": "free"})
-    contact_update(
-        contact=contact, data=contact_clean({"custom_fields": {" tier": 2}}, partial=True)
-    )
-    assert Contact.objects.get(pk=contact.pk).custom_fields == {"tier": 2}
-
-
-def test_clean_suggests_the_field_a_misspelt_key_meant():
-    with pytest.raises(ContactInvalid) as info:
-        contact_clean({"email": "a@example.com", "compnay": "Acme"})
-    assert [(e.path, e.message) for e in info.value.errors] == [
-        ("compnay", "Unknown field 'compnay'; did you mean 'company'?")
-    ]

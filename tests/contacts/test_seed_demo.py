@@ -11,7 +11,8 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F, UniqueConstraint
 
-from contacts import demo_data
+from contacts.demo import data as demo_data
+from contacts.demo import sql as demo_sql
 from contacts.models import Contact, ContactTag, Group, GroupMembership, Tag
 
 pytestmark = pytest.mark.django_db
@@ -240,7 +241,7 @@ def test_a_failure_mid_way_restores_indexes_and_keeps_nothing(monkeypatch):
     def broken(*args, **kwargs):
         return "SELECT 1 / 0"
 
-    monkeypatch.setattr(demo_data, "_memberships_insert", broken)
+    monkeypatch.setattr(demo_sql, "memberships_insert", broken)
     with pytest.raises(Exception, match="division by zero"):
         seed()
     assert contact_index_names() == before

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
+from contacts.db import tag_ids_written_by_caller
 from contacts.models import Contact, ContactTag
 from contacts.services import contacts_add_tag
 
@@ -48,6 +50,16 @@ def test_bulk_tagging_a_queryset_updates_every_array():
     assert added == 4
     assert Contact.objects.filter(tag_ids__contains=[tag.pk]).count() == 4
     assert tag_ids(other) == []
+
+
+def test_a_writer_that_sets_the_array_itself_can_pause_the_trigger_for_one_block():
+    vip, beta = TagFactory(name="vip"), TagFactory(name="beta")
+    contact = ContactFactory()
+    with connection.cursor() as cursor, tag_ids_written_by_caller(cursor):
+        ContactTag.objects.create(contact=contact, tag=vip)
+    assert tag_ids(contact) == []  # the caller's promise: it writes the array itself
+    contact.tags.add(beta)
+    assert tag_ids(contact) == [beta.pk]  # after the block, the trigger is back
 
 
 def test_saving_a_stale_contact_does_not_undo_its_tags():

@@ -6,7 +6,7 @@ import datetime as dt
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from contacts import demo_data
+from contacts.demo import seed_contacts
 from contacts.models import Contact
 
 
@@ -61,7 +61,7 @@ class Command(BaseCommand):
             return
 
         verbose = opts["verbosity"] >= 2
-        result = demo_data.seed_contacts(
+        result = seed_contacts(
             contacts, seed, anchor_date, log=self.stdout.write if verbose else lambda msg: None
         )
         self.stdout.write(
