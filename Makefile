@@ -17,11 +17,12 @@ dev: $(VENV)/.installed
 test: lint
 	$(DEVENV) test $(ARGS)
 
-# ruff, then the import direction of the apps (import-linter, pyproject.toml).
+# ruff, the import direction of the apps (import-linter) and types (mypy); see pyproject.toml.
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/ruff format --check .
 	$(VENV)/bin/lint-imports
+	DJANGO_SECRET_KEY=lint $(VENV)/bin/mypy
 
 bench: $(VENV)/.installed
 	$(DEVENV) bench

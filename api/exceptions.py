@@ -142,6 +142,8 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     response = drf_exception_handler(exc, context)
     if response is None:
         return None  # a bug: Django's 500 handling, logging and admin mail take over
+    # DRF answers APIExceptions only (Http404 and PermissionDenied were converted above).
+    assert isinstance(exc, exceptions.APIException)
     if isinstance(exc, ApiError):
         errors = [error(e["path"], e["message"]) for e in exc.errors]
     elif isinstance(exc, exceptions.ValidationError):
@@ -151,5 +153,6 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     response.data = {"errors": errors or [error("", "The request is not valid.")]}
     if isinstance(exc, exceptions.Throttled):
         # Whole seconds, at least one (DRF would say "0" for a wait under a second).
-        response["Retry-After"] = str(max(1, math.ceil(exc.wait or 1)))
+        wait = exc.wait  # type: ignore[attr-defined]  # Throttled sets it; stubs omit it
+        response["Retry-After"] = str(max(1, math.ceil(wait or 1)))
     return response

@@ -12,6 +12,10 @@ from contacts.models import Contact
 from contacts.validation import MAX_NAMES_PER_CONTACT, TEXT_FIELDS
 from mailing.models import Mailing
 
+# Fields named `errors` or `source` carry `type: ignore[assignment]`: the stubs take
+# them for Serializer.errors and Field.source, but DRF's metaclass moves declared
+# fields off the class, so at runtime they shadow neither.
+
 # -- rule trees (docs/design.md#tree-shape) --------------------------------------
 
 # `logic` as other tools send it: AND or OR (and all / any, as `match` has them), any case.
@@ -144,7 +148,7 @@ class ErrorSerializer(serializers.Serializer):
 
 
 class ErrorsSerializer(serializers.Serializer):
-    errors = ErrorSerializer(many=True)
+    errors = ErrorSerializer(many=True)  # type: ignore[assignment]  # a field (see top)
 
 
 class SegmentPreviewSerializer(serializers.Serializer):
@@ -242,7 +246,7 @@ class ContactSerializer(ContactSummarySerializer):
     job_title = serializers.CharField()
     country = serializers.CharField()
     city = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # a field (see top)
     updated_at = serializers.DateTimeField()
     is_bounced = serializers.BooleanField()
     is_unsubscribed = serializers.BooleanField()
@@ -277,7 +281,7 @@ class ContactWriteSerializer(serializers.Serializer):
     job_title = _optional_text("job_title")
     country = _optional_text("country")
     city = _optional_text("city")
-    source = _optional_text("source")
+    source = _optional_text("source")  # type: ignore[assignment]  # a field (see top)
     lead_score = serializers.IntegerField(min_value=0, max_value=100, required=False)
     lifecycle_stage = serializers.ChoiceField(STAGE_CHOICES, required=False)
     last_interacted_at = serializers.DateTimeField(allow_null=True, required=False)
@@ -318,7 +322,7 @@ class UpsertItemResultSerializer(serializers.Serializer):
     status = serializers.ChoiceField(UPSERT_STATUSES)
     id = serializers.IntegerField(allow_null=True)
     email = serializers.CharField(allow_null=True)
-    errors = ErrorSerializer(many=True)
+    errors = ErrorSerializer(many=True)  # type: ignore[assignment]  # a field (see top)
 
 
 class UpsertResultSerializer(serializers.Serializer):

@@ -33,7 +33,7 @@ class IdConverter:
 register_converter(IdConverter, "id")
 
 
-def route(pattern: str, view, name: str | None = None) -> list[URLPattern]:
+def route(pattern: str, view, name: str) -> list[URLPattern]:
     """`pattern` and `pattern/`, one view; only the first is named (and documented)."""
     return [path(pattern, view, name=name), path(pattern + "/", view)]
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypedDict
 
 from django import forms
 from django.contrib import admin, messages
+from django.contrib.admin import helpers
 from django.core.exceptions import ValidationError
 from django.db import connection
 from django.db.models import Count, IntegerField, OuterRef, QuerySet, Subquery
@@ -24,6 +25,9 @@ from .counting import EstimatedCountPaginator
 from .models import Contact, ContactTag, Group, GroupMembership, Tag
 from .selectors import contact_has_tag, contact_status_q
 from .services import contacts_add_tag, contacts_unsubscribe
+
+if TYPE_CHECKING:
+    from django_stubs_ext import WithAnnotations  # a dev dependency (django-stubs)
 
 # --- JSON in a textarea ---------------------------------------------------------
 
@@ -173,8 +177,9 @@ class StatusFilter(admin.SimpleListFilter):
         return Contact.Status.choices
 
     def queryset(self, request, queryset):
-        if self.value() in Contact.Status.values:
-            return queryset.filter(contact_status_q(self.value()))
+        value = self.value()
+        if value is not None and value in Contact.Status.values:
+            return queryset.filter(contact_status_q(value))
         return queryset
 
 
@@ -186,8 +191,9 @@ class TagFilter(admin.SimpleListFilter):
         return [(str(tag.pk), tag.name) for tag in Tag.objects.all()]
 
     def queryset(self, request, queryset):
-        if self.value() and self.value().isdigit():
-            tag = Tag.objects.filter(pk=int(self.value())).first()
+        value = self.value()
+        if value and value.isdigit():
+            tag = Tag.objects.filter(pk=int(value)).first()
             if tag is not None:
                 return queryset.filter(contact_has_tag(tag))
             return queryset.none()
@@ -310,9 +316,9 @@ class ContactAdmin(admin.ModelAdmin):
                 **self.admin_site.each_context(request),
                 "title": "Add a tag",
                 "form": form,
-                "selected_ids": request.POST.getlist(admin.helpers.ACTION_CHECKBOX_NAME),
+                "selected_ids": request.POST.getlist(helpers.ACTION_CHECKBOX_NAME),
                 "opts": self.model._meta,
-                "action_checkbox_name": admin.helpers.ACTION_CHECKBOX_NAME,
+                "action_checkbox_name": helpers.ACTION_CHECKBOX_NAME,
                 "select_across": request.POST.get("select_across", "0"),
             },
         )
@@ -323,7 +329,7 @@ class ContactAdmin(admin.ModelAdmin):
         self.message_user(request, f"Unsubscribed {changed:,} contacts.", messages.SUCCESS)
 
 
-def _member_count(model, fk: str) -> Subquery:
+def _member_count(model, fk: str) -> Coalesce:
     """Per-row count as a correlated subquery: one index range per listed row."""
     counted = (
         model.objects.filter(**{fk: OuterRef("pk")})
@@ -335,6 +341,14 @@ def _member_count(model, fk: str) -> Subquery:
     return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
 
 
+class _ContactCount(TypedDict):
+    n_contacts: int
+
+
+class _MemberCount(TypedDict):
+    n_members: int
+
+
 @admin.register(Tag)
 class TagAdmin(admin.ModelAdmin):
     list_display = ["name", "contact_count", "created_at"]
@@ -344,7 +358,7 @@ class TagAdmin(admin.ModelAdmin):
         return super().get_queryset(request).annotate(n_contacts=_member_count(ContactTag, "tag"))
 
     @admin.display(description="contacts", ordering="n_contacts")
-    def contact_count(self, tag: Tag) -> int:
+    def contact_count(self, tag: WithAnnotations[Tag, _ContactCount]) -> int:
         return tag.n_contacts
 
 
@@ -361,5 +375,5 @@ class GroupAdmin(admin.ModelAdmin):
         )
 
     @admin.display(description="members", ordering="n_members")
-    def member_count(self, group: Group) -> int:
+    def member_count(self, group: WithAnnotations[Group, _MemberCount]) -> int:
         return group.n_members

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
+from typing import Any, cast
 
 from django.core.paginator import Paginator
 from django.db import OperationalError, connection, transaction
@@ -54,7 +55,8 @@ class EstimatedCountPaginator(Paginator):
 
     @cached_property
     def count(self) -> int:
-        queryset = self.object_list
+        # Only the admin's change lists use this paginator, and they page a queryset.
+        queryset = cast("QuerySet[Any]", self.object_list)
         if _is_unfiltered(queryset):
             return table_estimate(queryset.model)
         try:

@@ -139,14 +139,17 @@ class Contact(models.Model):
     # Soft bounces in a row (ESP webhooks); the third marks the contact bounced.
     soft_bounces = models.PositiveSmallIntegerField(default=0, db_default=0)
     custom_fields = models.JSONField(default=dict, blank=True, validators=[validate_custom_fields])
-    tags = models.ManyToManyField(Tag, through="ContactTag", related_name="contacts", blank=True)
+    # Annotated: the plugin cannot infer the through model from its name (defined below).
+    tags: models.ManyToManyField[Tag, ContactTag] = models.ManyToManyField(
+        Tag, through="ContactTag", related_name="contacts", blank=True
+    )
     # The ids of `tags`, kept by PostgreSQL triggers on ContactTag (migration 0003)
     # so that tag rules are GIN-indexed array tests (`tag_ids && ARRAY[…]`) that
     # combine with other conditions in one bitmap or parallel scan, where an
     # EXISTS inside an OR forces a single-core scan with a subplan per row.
     # Never written by Django: save() leaves it out (see below).
     tag_ids = ArrayField(models.BigIntegerField(), default=list, blank=True, editable=False)
-    groups = models.ManyToManyField(
+    groups: models.ManyToManyField[Group, GroupMembership] = models.ManyToManyField(
         Group, through="GroupMembership", related_name="members", blank=True
     )
 

@@ -27,7 +27,7 @@ def tag_get_or_create(*, name: str) -> Tag:
     """
     name = name.strip()
     same_name = Tag.objects.alias(lname=Lower("name")).filter(lname=Lower(Value(name)))
-    tag = same_name.first()
+    tag: Tag | None = same_name.first()
     if tag is None:
         try:
             with transaction.atomic():

@@ -229,7 +229,7 @@ _RECORD_TYPES = {
     "is_unsubscribed": "boolean",
     "custom_fields": "jsonb",
 }
-_NEW_DEFAULTS = {
+_NEW_DEFAULTS: dict[str, object] = {
     **dict.fromkeys(TEXT_FIELDS, ""),
     "lead_score": 0,
     "lifecycle_stage": Contact.LifecycleStage.SUBSCRIBER.value,

@@ -12,7 +12,7 @@ from .models import Delivery, Mailing, TrackingEvent
 
 # What the recipients and messages are made from: fixed once the mailing leaves draft
 # (its deliveries were written from this segment and go out with this content).
-CONTENT_FIELDS = ["subject", "body", "body_format", "from_email", "segment"]
+CONTENT_FIELDS = ("subject", "body", "body_format", "from_email", "segment")
 
 
 class MailingAdminForm(forms.ModelForm):

@@ -186,7 +186,7 @@ def _esp_says_soft(esp_name: str, esp_event) -> bool:
         return isinstance(data, dict) and data.get("type") == "soft_bounced"
     if esp == "sparkpost":
         msys = esp_event.get("msys")
-        inner = next(iter(msys.values()), {}) if isinstance(msys, dict) and msys else {}
+        inner: object = next(iter(msys.values()), {}) if isinstance(msys, dict) and msys else {}
         return isinstance(inner, dict) and str(inner.get("bounce_class")) in (
             _SPARKPOST_SOFT_CLASSES
         )

@@ -78,6 +78,7 @@ class SentJournal:
         self.key = _key(claim)
         self._pool = client().connection_pool
         self._added = 0
+        self._conn: redis.Connection | None = None  # None once given back
         try:
             self._conn = self._pool.get_connection()
         except redis.RedisError as exc:
@@ -105,7 +106,7 @@ class SentJournal:
 
     def add(self, delivery_id: int) -> None:
         try:
-            self._conn.send_command("SADD", self.key, delivery_id, check_health=False)
+            self._open().send_command("SADD", self.key, delivery_id, check_health=False)
         except redis.RedisError as exc:
             self._discard()
             raise JournalUnavailable(f"Redis stopped taking the journal: {exc}") from exc
@@ -122,7 +123,7 @@ class SentJournal:
         if delete:
             commands.append(("DEL", self.key))
         _, held, *_ = self._call(commands, replies=len(commands))
-        self._pool.release(self._conn)
+        self._pool.release(self._open())
         self._conn = None
         if held != self._added + 1:  # the records and the placeholder
             raise JournalUnavailable(
@@ -130,16 +131,23 @@ class SentJournal:
                 f"{max(held - 1, 0)} of its {self._added} records."
             )
 
+    def _open(self) -> redis.Connection:
+        if self._conn is None:
+            raise JournalUnavailable(f"Journal {self.key} is closed.")
+        return self._conn
+
     def _call(self, commands: list[tuple], *, replies: int) -> list:
+        conn = self._open()
         try:
-            self._conn.send_packed_command(self._conn.pack_commands(commands), check_health=False)
-            return [self._conn.read_response() for _ in range(replies)]
+            conn.send_packed_command(conn.pack_commands(commands), check_health=False)
+            return [conn.read_response() for _ in range(replies)]
         except redis.RedisError as exc:
             self._discard()
             raise JournalUnavailable(f"Redis cannot journal sent messages: {exc}") from exc
 
     def _discard(self) -> None:
         """A connection in an unknown state (replies off?) is closed, not reused."""
-        self._conn.disconnect()
-        self._pool.release(self._conn)
+        conn = self._open()
+        conn.disconnect()
+        self._pool.release(conn)
         self._conn = None

@@ -95,7 +95,7 @@ class Link:
         url: list[str] = []  # as the browser reads it
         written: list[str] = []  # as it stands in the HTML
         for piece in self.pieces:
-            if type(piece) is str:
+            if isinstance(piece, str):
                 url.append(html.unescape(piece))
                 written.append(piece)
             else:
@@ -107,11 +107,14 @@ class Link:
         return f' {self.attribute}="{"".join(written)}"'
 
 
+# A subject or plain-text template, compiled: literal text and tags.
+TextPiece = str | Tag
+# The HTML part, compiled: literal HTML, tags, and links whose scheme a tag sets.
 Piece = str | Tag | Link
 
 SAFE_SCHEMES = frozenset({"http", "https", "mailto"})
 # Before the first "/", "?" or "#", a colon ends a URL's scheme.
-_SCHEME_PART = re.compile(r"[^/?#]*")
+_SCHEME_END = re.compile(r"[/?#]")
 # What browsers ignore in a scheme (tabs, newlines, other controls and spaces).
 _IGNORED_IN_SCHEME = re.compile(r"[\x00-\x20\x7f\s]+")
 
@@ -123,7 +126,7 @@ def is_safe_url(url: str) -> bool:
     scheme once the characters browsers skip (``java\\tscript:``) are taken out,
     so no spelling of ``javascript:`` or ``data:`` gets through.
     """
-    head = _SCHEME_PART.match(url).group()
+    head = _SCHEME_END.split(url, maxsplit=1)[0]
     if ":" not in head:
         return True
     scheme = _IGNORED_IN_SCHEME.sub("", head.partition(":")[0]).lower()
@@ -137,13 +140,13 @@ def scheme_is_fixed(start: str) -> bool:
     ends within it, so a merged value that follows cannot change the scheme.
     """
     start = html.unescape(start)
-    return len(_SCHEME_PART.match(start).group()) < len(start) and is_safe_url(start)
+    return len(_SCHEME_END.split(start, maxsplit=1)[0]) < len(start) and is_safe_url(start)
 
 
 @lru_cache(maxsize=128)
-def compile_template(template: str) -> tuple[Piece, ...]:
+def compile_template(template: str) -> tuple[TextPiece, ...]:
     """Literal text and tags, parsed once: a mailing merges the same template per recipient."""
-    pieces: list[Piece] = []
+    pieces: list[TextPiece] = []
     pos = 0
     for match in _SCANNER.finditer(template):
         if match.start() > pos:
@@ -173,26 +176,29 @@ def value_for(tag: Tag, contact: Any) -> str:
     return _CONTROL.sub(" ", _as_text(raw)).strip() or tag.default
 
 
-def merge(pieces: tuple[Piece, ...], contact: Any, *, escape_values: bool = False) -> str:
-    """Compiled pieces with the contact's values; values HTML-escaped if asked.
+def merge_text(pieces: tuple[TextPiece, ...], contact: Any) -> str:
+    """A compiled subject or text part with the contact's values, nothing escaped."""
+    return "".join(p if isinstance(p, str) else value_for(p, contact) for p in pieces)
 
-    Literal pieces are used as they are: for an HTML part they are already HTML.
+
+def merge_html(pieces: tuple[Piece, ...], contact: Any) -> str:
+    """The compiled HTML part with the contact's values HTML-escaped.
+
+    Literal pieces are used as they are: they are HTML already.
     """
-    if escape_values:
-        return "".join(
-            p
-            if type(p) is str
-            else html.escape(value_for(p, contact))
-            if type(p) is Tag
-            else p.merge(contact)
-            for p in pieces
-        )
-    return "".join(p if type(p) is str else value_for(p, contact) for p in pieces)
+    return "".join(
+        p
+        if isinstance(p, str)
+        else html.escape(value_for(p, contact))
+        if isinstance(p, Tag)
+        else p.merge(contact)
+        for p in pieces
+    )
 
 
 def render_text(template: str, contact: Any) -> str:
     """Subject and plain-text part: substituted, nothing escaped."""
-    return merge(compile_template(template), contact)
+    return merge_text(compile_template(template), contact)
 
 
 def render_html(template: str, contact: Any) -> str:
@@ -202,7 +208,7 @@ def render_html(template: str, contact: Any) -> str:
     default such as ``"there"`` is parsed before its quotes become entities.
     """
     return "".join(
-        html.escape(p if type(p) is str else value_for(p, contact))
+        html.escape(p if isinstance(p, str) else value_for(p, contact))
         for p in compile_template(template)
     )
 
@@ -229,14 +235,14 @@ def tags_without_default(*texts: str) -> list[str]:
         piece.name
         for text in texts
         for piece in compile_template(text)
-        if type(piece) is Tag and not piece.default
+        if isinstance(piece, Tag) and not piece.default
     )
     return list(dict.fromkeys(names))
 
 
 def readable(template: str) -> str:
     """A subject for page titles and lists: each tag as ‹company›, never raw ``{{ … }}``."""
-    return "".join(p if type(p) is str else f"‹{p.name}›" for p in compile_template(template))
+    return "".join(p if isinstance(p, str) else f"‹{p.name}›" for p in compile_template(template))
 
 
 # A default to suggest in the compose page's warning about empty values.

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import binascii
 import dataclasses
+import functools
 import html
 import re
 import secrets
@@ -23,6 +24,7 @@ from django.conf import settings
 from django.core.mail import EmailMultiAlternatives
 from django.core.mail.message import sanitize_address
 from django.utils.crypto import salted_hmac
+from markdown_it import MarkdownIt
 
 from .merge import (
     _CONTROL,
@@ -31,7 +33,8 @@ from .merge import (
     Tag,
     compile_template,
     is_safe_url,
-    merge,
+    merge_html,
+    merge_text,
     scheme_is_fixed,
 )
 from .models import Mailing
@@ -94,10 +97,10 @@ class MessageTemplate:
         if mailto := unsubscribe_mailto(token):
             list_unsubscribe += f", <{mailto}>"
         return Rendered(
-            subject=merge(self.subject, contact),
-            text=f"{merge(self.text, contact)}\n\n--\nUnsubscribe: {link}\n",
+            subject=merge_text(self.subject, contact),
+            text=f"{merge_text(self.text, contact)}\n\n--\nUnsubscribe: {link}\n",
             html=(
-                f"<div>{merge(self.html, contact, escape_values=True)}</div>\n"
+                f"<div>{merge_html(self.html, contact)}</div>\n"
                 f'<p style="{_FOOTER_STYLE}"><a href="{html.escape(link)}">Unsubscribe</a></p>'
             ),
             headers={
@@ -200,13 +203,13 @@ def html_pieces(body: str, *, markdown: bool) -> tuple[Piece, ...]:
     pieces = compile_template(body)
     if not markdown:
         return tuple(
-            html.escape(p).replace("\n", "<br>\n") if type(p) is str else p for p in pieces
+            html.escape(p).replace("\n", "<br>\n") if isinstance(p, str) else p for p in pieces
         )
     nonce = secrets.token_hex(6)
     tags: list[Tag] = []
     source = []
     for piece in pieces:
-        if type(piece) is str:
+        if isinstance(piece, str):
             source.append(piece)
         else:
             source.append(f"flock{nonce}x{len(tags)}x")
@@ -224,7 +227,7 @@ def html_pieces(body: str, *, markdown: bool) -> tuple[Piece, ...]:
     pos = 0
     for match in url_attribute.finditer(rendered):
         url = restored(match[2])
-        if type(url[0]) is str and scheme_is_fixed(url[0]):  # https://…/{{ tag }}
+        if isinstance(url[0], str) and scheme_is_fixed(url[0]):  # https://…/{{ tag }}
             out += restored(rendered[pos : match.end()])
         else:
             out += restored(rendered[pos : match.start()])
@@ -233,30 +236,28 @@ def html_pieces(body: str, *, markdown: bool) -> tuple[Piece, ...]:
     out += restored(rendered[pos:])
     # Neighbouring literals as one: fewer pieces to join per recipient.
     joined: list[Piece] = []
-    for piece in out:
-        if type(piece) is str and joined and type(joined[-1]) is str:
-            joined[-1] += piece
+    for part in out:
+        if isinstance(part, str) and joined and isinstance(last := joined[-1], str):
+            joined[-1] = last + part
         else:
-            joined.append(piece)
+            joined.append(part)
     return tuple(joined)
 
 
-_md = None
-
-
-def _markdown():
+class _SafeMarkdown(MarkdownIt):
     """CommonMark with raw HTML off: a body cannot inject markup or scripts.
 
     Links and images may only point to http, https and mailto (or a relative
     address, such as a tag's placeholder); any other is left as plain text.
     """
-    global _md
-    if _md is None:
-        from markdown_it import MarkdownIt
 
-        _md = MarkdownIt("commonmark", {"html": False, "typographer": False})
-        _md.validateLink = is_safe_url
-    return _md
+    def validateLink(self, url: str) -> bool:  # markdown-it-py's hook, camelCase
+        return is_safe_url(url)
+
+
+@functools.cache
+def _markdown() -> MarkdownIt:
+    return _SafeMarkdown("commonmark", {"html": False, "typographer": False})
 
 
 def _header(name: str, value: str) -> str:

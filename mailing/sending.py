@@ -11,6 +11,7 @@ import smtplib
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from typing import cast
 
 from anymail.exceptions import AnymailError, AnymailRecipientsRefused
 from django.conf import settings
@@ -172,6 +173,7 @@ def _deliver(
     anymail ESP) gets Django messages.
     """
     if isinstance(backend, SMTPBackend):
+        assert backend.connection is not None, "opened by _send"
         yield from transmit(
             backend.connection,
             template.envelope_from,
@@ -317,7 +319,10 @@ def deliveries_release_expired() -> int:
     their TTL: a worker that outlived its lease may still write to its own.
     """
     expired = Delivery.objects.filter(status=Delivery.Status.SENDING, lease_until__lt=DatabaseNow())
-    claims = list(expired.exclude(claim=None).values_list("claim", flat=True).distinct())
+    # Not None: excluded in the query, which the type of the column cannot tell.
+    claims = cast(
+        list[int], list(expired.exclude(claim=None).values_list("claim", flat=True).distinct())
+    )
     for claim in claims:
         if accepted := journal.accepted(claim):
             expired.filter(claim=claim, pk__in=accepted).update(

@@ -8,7 +8,7 @@ from __future__ import annotations
 import logging
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -41,7 +41,7 @@ def mailing_create(
     segment: ContactSegment,
     subject: str,
     body: str,
-    user: AbstractBaseUser | None,
+    user: User | None,
     from_email: str = "",
     body_format: str = Mailing.Format.TEXT,
 ) -> Mailing:

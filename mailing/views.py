@@ -15,7 +15,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import trigger_client_event
 
-from config.http import HtmxHttpRequest
+from config.http import AuthenticatedHtmxHttpRequest, HtmxHttpRequest
 from contacts.models import Contact
 from segments.models import ContactSegment
 from segments.rules import RuleErrors
@@ -144,7 +144,7 @@ def resubscribe(request: HttpRequest, token: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def compose(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
+def compose(request: AuthenticatedHtmxHttpRequest, segment_id: int) -> HttpResponse:
     """Write, preview, test and send a mailing to a segment.
 
     Every button submits the whole form with an `action`: preview, test, send
@@ -228,10 +228,13 @@ def _preview(form: ComposeForm, sample) -> MailPreview:
         to=sample.email if sample else "ada@example.com",
     )
     html = next((content for content, kind in message.alternatives if kind == "text/html"), "")
-    return MailPreview(subject=message.subject, text=message.body, html=html)
+    # str(): Django's types allow lazy text and MIME objects, which these never are.
+    return MailPreview(subject=str(message.subject), text=str(message.body), html=str(html))
 
 
-def _send_test(request: HtmxHttpRequest, form: ComposeForm, sender: SenderMerge) -> None:
+def _send_test(
+    request: AuthenticatedHtmxHttpRequest, form: ComposeForm, sender: SenderMerge
+) -> None:
     """One message to the signed-in user, marked as a test and merged with their own name."""
     to = getattr(request.user, "email", "")
     if not to:

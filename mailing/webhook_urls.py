@@ -46,6 +46,7 @@ import json
 import logging
 from collections.abc import Callable
 from functools import wraps
+from typing import TYPE_CHECKING, cast
 
 from anymail import urls as anymail_urls
 from anymail.exceptions import (
@@ -61,6 +62,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseForbidden, JsonRe
 from django.http.request import RawPostDataException
 from django.urls import URLPattern, path
 from django.utils.crypto import constant_time_compare
+from django.views import View
 from django.views.decorators.csrf import csrf_exempt
 
 from .bounces import tracking_event_problem
@@ -120,7 +122,13 @@ def _body_of(request: HttpRequest) -> bytes:
         return b""
 
 
-class _Guarded:
+if TYPE_CHECKING:  # the anymail view it is mixed into, as far as mypy can know it
+    from anymail.webhooks.base import AnymailBaseWebhookView as _AnymailView
+else:
+    _AnymailView = object
+
+
+class _Guarded(_AnymailView):
     """Mixed in before an anymail webhook view: refusals as 4xx answers, not 500s.
 
     Every event is parsed and checked before the first one is sent to the signal,
@@ -224,15 +232,18 @@ def _routes(kind: str) -> list[URLPattern]:
             continue
         esp = name.removesuffix(f"_{kind}_webhook")
         anymail_view = pattern.callback.view_class
-        guarded = type(
-            f"Guarded{anymail_view.__name__}",
-            (_Guarded, anymail_view),
-            {
-                "kind": kind,
-                "event_problem": staticmethod(
-                    tracking_event_problem if kind == "tracking" else _inbound_event_problem
-                ),
-            },
+        guarded = cast(
+            "type[View]",
+            type(
+                f"Guarded{anymail_view.__name__}",
+                (_Guarded, anymail_view),
+                {
+                    "kind": kind,
+                    "event_problem": staticmethod(
+                        tracking_event_problem if kind == "tracking" else _inbound_event_problem
+                    ),
+                },
+            ),
         )
         view = guarded.as_view(**pattern.callback.view_initkwargs)
         view = login_not_required(csrf_exempt(_authenticated_first(view, esp, kind)))

@@ -412,6 +412,8 @@ def ensure_postgres(for_tests: bool) -> bool:
     home = prepare_pg_home()
     data, logfile = home / "data", home / "log"
     bindir = pg_bindir(data)  # prepare may have replaced the cluster with a fresh folder
+    if bindir is None:  # found above; None only if the binaries went away since
+        raise Fail("Found no /usr/lib/postgresql/*/bin/pg_ctl.")
     if not has_cluster(data):
         log(f"initialising a local PostgreSQL cluster in {data}")
         base = [str(bindir / "initdb"), "-D", str(data), "-A", "trust", "-U", "postgres"]
@@ -644,6 +646,7 @@ class Supervisor:
         prefix = f"{name:<{self.width}} | "
         if self.color:
             prefix = f"\033[{COLORS[idx % len(COLORS)]}m{prefix}\033[0m"
+        assert p.stdout is not None  # start() opens every process with stdout=PIPE
         for raw in iter(p.stdout.readline, b""):
             line = raw.decode("utf-8", "replace").rstrip("\r\n")
             with self.lock:

@@ -115,7 +115,10 @@ def text_body(msg: EmailMessage) -> str:
     try:
         return part.get_content()
     except (LookupError, KeyError):
-        return part.get_payload(decode=True).decode("utf-8", "replace")
+        payload = part.get_payload(decode=True)
+        # get_body() picked a text/plain or text/html part, never a multipart: decoded, bytes.
+        assert isinstance(payload, bytes)
+        return payload.decode("utf-8", "replace")
 
 
 class _SmtpHandler:

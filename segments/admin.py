@@ -18,7 +18,7 @@ from .services import segment_evaluate
 class SegmentEvaluationInline(admin.TabularInline):
     model = SegmentEvaluation
     fields = ["evaluated_at", "count"]
-    readonly_fields = fields
+    readonly_fields = ["evaluated_at", "count"]  # all of them: the history is a record
     extra = 0
     max_num = 0
     can_delete = False
@@ -59,11 +59,12 @@ class ContactSegmentAdminForm(forms.ModelForm):
     def _update_errors(self, errors) -> None:
         # When the text did not parse, the model's clean() checked the rules held before
         # this edit: its message ("add at least one condition") is not about the text.
-        if "filter_json" in self._errors and hasattr(errors, "error_dict"):
+        # _errors and _update_errors are private BaseForm/BaseModelForm API the stubs omit.
+        if "filter_json" in self._errors and hasattr(errors, "error_dict"):  # type: ignore[attr-defined]
             errors.error_dict.pop("filter_json", None)
             if not errors.error_dict:
                 return
-        super()._update_errors(errors)
+        super()._update_errors(errors)  # type: ignore[misc]
 
 
 @admin.register(ContactSegment)

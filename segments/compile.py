@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.conf import settings
 from django.contrib.postgres.expressions import ArraySubquery
@@ -20,6 +20,7 @@ from django.db.models import (
     DecimalField,
     Exists,
     F,
+    Field,
     Func,
     JSONField,
     OuterRef,
@@ -45,6 +46,13 @@ from .rules.errors import RuleError, RuleErrors
 from .rules.fields import CUSTOM_PREFIX, FIELDS
 from .rules.parse import parse_filter, parse_timestamp
 
+if TYPE_CHECKING:
+    from django.db.backends.base.base import BaseDatabaseWrapper
+    from django.db.models.sql.compiler import SQLCompiler
+
+# What these as_sql overrides return: the SQL and its parameters.
+_Sql = tuple[str, tuple[str | int, ...]]
+
 EVERYBODY = Q(pk__isnull=False)
 NOBODY = Q(pk__isnull=True)
 _NEGATIONS = {
@@ -65,13 +73,22 @@ class JsonKey(Func):
     """custom_fields -> 'name', the key always sent as text: Django's KeyTransform
     would read a name like "2024" as an array index."""
 
-    output_field = JSONField()
+    # Declared as any Field so that JsonKeyText can override it with a TextField.
+    output_field: Field = JSONField()
     operator = "->"
 
     def __init__(self, name: str):
         super().__init__(F("custom_fields"), Value(name))
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> _Sql:
         (column, column_params), (key, key_params) = (
             compiler.compile(expression) for expression in self.source_expressions
         )
@@ -259,7 +276,7 @@ _COMPARE = {
 class NotEqual(Lookup):
     lookup_name = "ne"
 
-    def as_sql(self, compiler, connection):
+    def as_sql(self, compiler: SQLCompiler, connection: BaseDatabaseWrapper) -> _Sql:
         lhs, lhs_params = self.process_lhs(compiler, connection)
         rhs, rhs_params = self.process_rhs(compiler, connection)
         return f"{lhs} <> {rhs}", (*lhs_params, *rhs_params)
@@ -278,7 +295,15 @@ class HasCustomTerm(Func):
     def __init__(self, name: str, text: str):
         super().__init__(F("custom_fields"), Value(f"{name}\x1f{text}"))
 
-    def as_sql(self, compiler, connection, **extra):
+    def as_sql(
+        self,
+        compiler: SQLCompiler,
+        connection: BaseDatabaseWrapper,
+        function: str | None = None,
+        template: str | None = None,
+        arg_joiner: str | None = None,
+        **extra_context: Any,
+    ) -> _Sql:
         (column, column_params), (term, term_params) = (
             compiler.compile(expression) for expression in self.source_expressions
         )

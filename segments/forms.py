@@ -120,7 +120,8 @@ def _decode_condition(data: QueryDict, path: str) -> dict:
     if drawn is not None and _kind_of(drawn) != _kind_of(choice):
         # The field was just switched to one of another kind: the operator and value
         # on screen were the old field's. Start from the new field's first operator.
-        operators = OPERATORS_BY_KIND.get(_kind_of(choice), ())
+        kind = _kind_of(choice)
+        operators = OPERATORS_BY_KIND.get(kind, ()) if kind is not None else ()
         condition["op"] = operators[0] if operators else ""
         return condition
     if condition["op"] == "between":

@@ -3,19 +3,21 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from .models import ContactSegment, SegmentEvaluation
 from .selectors import segment_contacts
 
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the user model: settings set no AUTH_USER_MODEL
+
 
 @transaction.atomic
 def segment_create(
-    *, name: str, filter_json: Any, user: AbstractBaseUser | None, description: str = ""
+    *, name: str, filter_json: Any, user: User | None, description: str = ""
 ) -> ContactSegment:
     segment = ContactSegment(
         name=name, description=description, filter_json=filter_json, created_by=user

@@ -14,7 +14,7 @@ from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
-from config.http import HtmxHttpRequest
+from config.http import AuthenticatedHtmxHttpRequest, HtmxHttpRequest
 from contacts.counting import table_estimate
 from contacts.models import Contact, Group, Tag
 
@@ -77,7 +77,7 @@ def segment_run(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
 
 
 @require_POST
-def segment_duplicate(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
+def segment_duplicate(request: AuthenticatedHtmxHttpRequest, segment_id: int) -> HttpResponse:
     original = _get_segment_for_user(request, segment_id)
     copy_ = services.segment_create(
         name=f"{original.name} (copy)",
@@ -110,16 +110,16 @@ def segment_delete(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def segment_create(request: HtmxHttpRequest) -> HttpResponse:
+def segment_create(request: AuthenticatedHtmxHttpRequest) -> HttpResponse:
     return _builder(request, None)
 
 
 @require_http_methods(["GET", "POST"])
-def segment_edit(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
+def segment_edit(request: AuthenticatedHtmxHttpRequest, segment_id: int) -> HttpResponse:
     return _builder(request, _get_segment_for_user(request, segment_id))
 
 
-def _builder(request: HtmxHttpRequest, segment: ContactSegment | None) -> HttpResponse:
+def _builder(request: AuthenticatedHtmxHttpRequest, segment: ContactSegment | None) -> HttpResponse:
     """Create/edit. Every button is a submit of the whole form (`action`), so it all
     works without JavaScript; htmx swaps in just the rules card or the preview."""
     action = request.POST.get("action", "") if request.method == "POST" else ""
@@ -181,7 +181,7 @@ def _blank_tree() -> dict:
     return {"match": "all", "negate": False, "rules": [new_condition()]}
 
 
-def _save(request, segment, meta, tree) -> ContactSegment | list:
+def _save(request: AuthenticatedHtmxHttpRequest, segment, meta, tree) -> ContactSegment | list:
     """The saved segment, or the rule errors that stopped it (meta errors stay on `meta`)."""
     meta_ok = meta.is_valid()
     try:
@@ -245,6 +245,10 @@ def _builder_context(
     root = build_rows(tree, errors, incomplete=incomplete, focus=focus)
     total = table_estimate(Contact)
     result = shown.result if shown else None
+    # The segments this one's rules may refer to: all of them but itself.
+    others = ContactSegment.objects.all()
+    if segment:
+        others = others.exclude(pk=segment.pk)
     return {
         "segment": segment,
         "meta": meta,
@@ -258,11 +262,7 @@ def _builder_context(
         "stage_choices": STAGE_VALUES,
         "tag_names": list(Tag.objects.values_list("name", flat=True)),
         "groups": list(Group.objects.values_list("pk", "name")),
-        "segments": list(
-            ContactSegment.objects.exclude(pk=segment.pk if segment else None).values_list(
-                "pk", "name"
-            )
-        ),
+        "segments": list(others.values_list("pk", "name")),
         "result": result,
         "summary": shown.summary if shown else "",
         "share": (100 * result.count / total) if result is not None and total else None,

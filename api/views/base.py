@@ -4,7 +4,9 @@ and the contact summary every contact list returns."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING, Any, cast
 
+from django.http import HttpRequest
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -20,6 +22,9 @@ from ..exceptions import (
     unknown_keys,
 )
 from ..parsers import ApiRequest
+
+if TYPE_CHECKING:
+    from django.contrib.auth.models import User  # the user model: settings set no AUTH_USER_MODEL
 
 ERRORS = s.ErrorsSerializer
 
@@ -37,6 +42,11 @@ class ApiView(APIView):
             negotiator=self.get_content_negotiator(),
             parser_context=self.get_parser_context(request),
         )
+
+
+def request_user(request: Request) -> User:
+    """The signed-in user: the API's IsAuthenticated default lets no anonymous request in."""
+    return cast("User", request.user)
 
 
 def valid_body(serializer_class, request: Request, **kwargs) -> dict:
@@ -95,7 +105,10 @@ class NotFoundView(ApiView):
 
     schema = None
 
-    def dispatch_not_found(self, request: Request, *args, **kwargs) -> Response:
+    # `request` typed wide: this one method also stands in for View.options (HttpRequest).
+    def dispatch_not_found(
+        self, request: Request | HttpRequest, *args: Any, **kwargs: Any
+    ) -> Response:
         raise NotFound("There is no such API endpoint; see /api/docs/.")
 
     get = post = put = patch = delete = head = options = dispatch_not_found

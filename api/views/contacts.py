@@ -207,6 +207,7 @@ class ContactListView(ApiView):
         (result,) = contacts_upsert(items=[body])
         if result.status == "rejected":
             raise ApiError([e.as_dict() for e in result.errors])
+        assert result.id is not None  # a created or updated contact has its row's id
         code = status.HTTP_201_CREATED if result.status == "created" else status.HTTP_200_OK
         return Response(_contact_json(result.id), status=code)
 

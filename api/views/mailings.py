@@ -30,6 +30,7 @@ from .base import (
     ERRORS,
     ApiView,
     get_segment,
+    request_user,
     valid_body,
 )
 
@@ -91,7 +92,8 @@ class SegmentSendView(ApiView):
         if not form.is_valid():
             raise ApiError(
                 [
-                    error("" if field == "__all__" else field, message)
+                    # str(): an ErrorList yields text (its stubs say ValidationError too).
+                    error("" if field == "__all__" else field, str(message))
                     for field, messages in form.errors.items()
                     for message in messages
                 ]
@@ -104,7 +106,7 @@ class SegmentSendView(ApiView):
             ensure_reachable(audience)
         except NobodyReachable as exc:
             raise conflict("", str(exc)) from None
-        mailing = mailing_create(segment=segment, user=request.user, **form.cleaned_data)
+        mailing = mailing_create(segment=segment, user=request_user(request), **form.cleaned_data)
         return Response(
             mailing_json(mailing),
             status=status.HTTP_202_ACCEPTED,

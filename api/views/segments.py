@@ -33,6 +33,7 @@ from .base import (
     ApiView,
     contact_summaries,
     get_segment,
+    request_user,
     valid_body,
 )
 
@@ -180,7 +181,7 @@ class SegmentListView(ApiView):
                 name=data["name"],
                 description=data.get("description", ""),
                 filter_json=_checked_tree(tree, prefix),
-                user=request.user,
+                user=request_user(request),
             )
             count = segment_services.segment_evaluate(segment=segment)
         return Response(

@@ -15,6 +15,7 @@ from __future__ import annotations
 import datetime as dt
 import hashlib
 from collections.abc import Sequence
+from typing import Any
 
 from django.db import connection
 
@@ -69,7 +70,8 @@ class Sql:
     def __init__(self, seed: int, n: str = "n") -> None:
         self.seed = seed
         self.n = n
-        self.params: dict[str, object] = {}
+        # Any: values of every kind (text, numbers, dates, lists), for psycopg to adapt.
+        self.params: dict[str, Any] = {}
 
     def param(self, value: object, cast: str | None = None) -> str:
         name = f"p{len(self.params)}"

@@ -45,7 +45,9 @@ def _group(node: dict, names: dict, *, top: bool = False) -> str:
 
 
 def _condition(rule: dict, names: dict) -> str:
-    field, op, value = rule["field"], rule["op"], rule.get("value")
+    field, op = rule["field"], rule["op"]
+    # A canonical tree: the value's shape is the one its operator takes (an int of days, a pair…).
+    value: Any = rule.get("value")
     if isinstance(value, bool) and (field, value) in _BOOLEAN_PHRASES:
         return _BOOLEAN_PHRASES[(field, value)]
     if field.startswith(CUSTOM_PREFIX):

@@ -218,8 +218,10 @@ class _Parser:
                 self.error(_join(path, alias), f"Send either '{key}' or '{alias}', not both.")
         match = node.get("match", node.get("logic", "all"))
         match_key = "match" if "match" in node else "logic"
-        canonical_match = {"all": "all", "and": "all", "any": "any", "or": "any"}.get(
-            match.lower() if isinstance(match, str) else None
+        canonical_match = (
+            {"all": "all", "and": "all", "any": "any", "or": "any"}.get(match.lower())
+            if isinstance(match, str)
+            else None
         )
         if canonical_match is None:
             self.error(_join(path, match_key), "Match must be 'all' or 'any'.")

@@ -17,6 +17,10 @@ def _date(value: str) -> dt.date:
         raise CommandError(f"--anchor must be a date like 2026-01-31, not {value!r}.") from None
 
 
+def _quiet(msg: str) -> None:
+    """The progress log below verbosity 2: nothing."""
+
+
 class Command(BaseCommand):
     help = (
         "Add N realistic demo contacts with tags and group memberships, generated inside "
@@ -62,7 +66,7 @@ class Command(BaseCommand):
 
         verbose = opts["verbosity"] >= 2
         result = seed_contacts(
-            contacts, seed, anchor_date, log=self.stdout.write if verbose else lambda msg: None
+            contacts, seed, anchor_date, log=self.stdout.write if verbose else _quiet
         )
         self.stdout.write(
             self.style.SUCCESS(
