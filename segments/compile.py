@@ -44,7 +44,8 @@ from contacts.selectors import contact_status_q
 
 from .rules.errors import RuleError, RuleErrors
 from .rules.fields import CUSTOM_PREFIX, FIELDS
-from .rules.parse import parse_filter, parse_timestamp
+from .rules.parse import parse_filter
+from .rules.values import parse_timestamp
 
 if TYPE_CHECKING:
     from django.db.backends.base.base import BaseDatabaseWrapper

@@ -14,7 +14,6 @@ references are checked.
 
 from __future__ import annotations
 
-import datetime as dt
 import difflib
 import json
 import re
@@ -23,6 +22,7 @@ from typing import Any
 
 from django.conf import settings
 
+from . import values
 from .errors import RuleError, RuleErrors
 from .fields import (
     CUSTOM_PREFIX,
@@ -40,19 +40,9 @@ from .fields import (
     Kind,
 )
 from .lookup import RuleLookup
+from .values import Invalid
 
-MAX_TEXT = 500
-MAX_LIST = 1000
-MAX_DAYS = 36_500
 _CAMEL = re.compile(r"(?<=[a-z0-9])([A-Z])")
-_ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
-_ISO_DATETIME = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[T ]\d{2}:\d{2}(:\d{2}(\.\d{1,6})?)?(Z|[+-]\d{2}(:?\d{2})?)?$"
-)
-
-
-class Invalid(Exception):
-    """A value problem; the message is shown next to the value."""
 
 
 def parse_filter(
@@ -90,22 +80,6 @@ def iter_conditions(tree: dict) -> Iterable[dict]:
             yield from iter_conditions(rule)
         else:
             yield rule
-
-
-def parse_timestamp(value: str) -> dt.datetime:
-    """An ISO date (midnight UTC) or datetime (UTC unless it says otherwise)."""
-    if _ISO_DATE.match(value):
-        return dt.datetime.combine(dt.date.fromisoformat(value), dt.time(), tzinfo=dt.UTC)
-    if not _ISO_DATETIME.match(value):
-        raise ValueError(value)
-    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=dt.UTC)
-    try:
-        # As UTC: PostgreSQL refuses offsets beyond ±15:59 that Python accepts.
-        return parsed.astimezone(dt.UTC)
-    except OverflowError:
-        raise ValueError(value) from None
 
 
 def _join(path: str, part: str) -> str:
@@ -341,16 +315,16 @@ class _Parser:
 
     def value(self, field: Field, op: str, value: Any, *, path: str) -> Any:
         if op in LIST_OPS:
-            items = _as_list(value)
+            items = values.as_list(value)
             if not items:
                 raise Invalid(f"{field.label} {OPERATOR_LABELS[op]} needs at least one value.")
-            if len(items) > MAX_LIST:
-                raise Invalid(f"Use at most {MAX_LIST} values.")
+            if len(items) > values.MAX_LIST:
+                raise Invalid(f"Use at most {values.MAX_LIST} values.")
             return [self.scalar(field, op, item, path=path) for item in items]
         if op == "between":
             if not isinstance(value, list | tuple) or len(value) != 2:
                 raise Invalid(f"{field.label} between needs two numbers: [low, high].")
-            low, high = (_whole_number_0_100(v, field.label) for v in value)
+            low, high = (values.whole_number_0_100(v, field.label) for v in value)
             if low > high:
                 raise Invalid(f"The low end ({low}) is above the high end ({high}).")
             return [low, high]
@@ -359,37 +333,37 @@ class _Parser:
     def scalar(self, field: Field, op: str, value: Any, *, path: str) -> Any:
         kind = field.kind
         if kind == Kind.TEXT or kind == Kind.TAG:
-            return _text(value, field.label)
+            return values.text(value, field.label)
         if kind == Kind.STATUS:
-            return _choice(value, STATUS_VALUES, field.label)
+            return values.choice(value, STATUS_VALUES, field.label)
         if kind == Kind.STAGE:
-            return _choice(value, STAGE_VALUES, field.label)
+            return values.choice(value, STAGE_VALUES, field.label)
         if kind == Kind.INTEGER:
-            return _whole_number_0_100(value, field.label)
+            return values.whole_number_0_100(value, field.label)
         if kind == Kind.BOOLEAN:
-            return _boolean(value, field.label)
+            return values.boolean(value, field.label)
         if kind == Kind.TIMESTAMP:
             if op in ("within_days", "older_than_days"):
-                return _days(value)
-            return _timestamp_text(value)
+                return values.days(value)
+            return values.timestamp_text(value)
         if kind == Kind.GROUP:
             return self.group_id(value)
         if kind == Kind.SEGMENT:
-            segment_id = _segment_id(value)
+            segment_id = values.segment_id(value)
             self.segment_refs.append((_join(path, "value"), segment_id))
             return segment_id
         # Custom fields.
         if op in ("gt", "gte", "lt", "lte"):
-            return _number(value)
+            return values.number(value)
         if op in ("before", "after"):
-            return _timestamp_text(value)
-        return _custom_scalar(value)
+            return values.timestamp_text(value)
+        return values.custom_scalar(value)
 
     def group_id(self, value: Any) -> int:
         if isinstance(value, str) and "\x00" in value:
-            raise Invalid(NUL_MESSAGE)
+            raise Invalid(values.NUL_MESSAGE)
         name = value.strip() if isinstance(value, str) and value.strip() else None
-        number = _whole_number(value)
+        number = values.whole_number(value)
         group_id = None if name is None and number is None else self.groups.group_id(name, number)
         if group_id is None:
             shown = value if isinstance(value, str | int) else json.dumps(value)[:50]
@@ -439,127 +413,6 @@ def _canonical_operator(raw: str, kind: Kind) -> str:
     elif kind == Kind.CUSTOM:
         op = {"eq": "equals", "neq": "not_equals"}.get(op, op)
     return op
-
-
-def _as_list(value: Any) -> list:
-    if isinstance(value, list | tuple):
-        return list(value)
-    if isinstance(value, str):
-        # A builder's text box: "a, b, c".
-        return [part.strip() for part in value.split(",") if part.strip()]
-    return [value]
-
-
-NUL_MESSAGE = "Text cannot contain the NUL character (\\0); remove it."
-
-
-def _text(value: Any, label: str) -> str:
-    if isinstance(value, bool) or not isinstance(value, str | int | float):
-        raise Invalid(f"{label} needs text here.")
-    if isinstance(value, str) and "\x00" in value:
-        raise Invalid(NUL_MESSAGE)
-    text = str(value).strip() if isinstance(value, str) else str(value)
-    if not text:
-        raise Invalid(f"Enter a value for {label}.")
-    if len(text) > MAX_TEXT:
-        raise Invalid(f"Keep the value under {MAX_TEXT} characters.")
-    return text
-
-
-def _choice(value: Any, choices: tuple[str, ...], label: str) -> str:
-    if isinstance(value, str) and value.strip().lower() in choices:
-        return value.strip().lower()
-    raise Invalid(f"{label} must be one of: {', '.join(choices)}.")
-
-
-def _whole_number(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value.is_integer():
-        return int(value)
-    if isinstance(value, str) and re.fullmatch(r"\s*-?\d{1,9}\s*", value):
-        return int(value)
-    return None
-
-
-def _whole_number_0_100(value: Any, label: str) -> int:
-    number = _whole_number(value)
-    if number is None or not 0 <= number <= 100:
-        raise Invalid(f"{label} needs a whole number between 0 and 100.")
-    return number
-
-
-def _days(value: Any) -> int:
-    number = _whole_number(value)
-    if number is None or not 0 <= number <= MAX_DAYS:
-        raise Invalid(f"Enter a whole number of days between 0 and {MAX_DAYS}.")
-    return number
-
-
-def _timestamp_text(value: Any) -> str:
-    if isinstance(value, str):
-        text = value.strip()
-        try:
-            parse_timestamp(text)
-        except ValueError:
-            pass
-        else:
-            return text
-    raise Invalid("Enter a date as YYYY-MM-DD (or a date and time, e.g. 2026-01-31T09:00:00Z).")
-
-
-def _boolean(value: Any, label: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "yes", "no"):
-        return value.strip().lower() in ("true", "yes")
-    raise Invalid(f"{label} needs true or false.")
-
-
-def _number(value: Any) -> int | float:
-    if isinstance(value, bool):
-        raise Invalid("Enter a number.")
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float) and value == value and abs(value) != float("inf"):
-        return value
-    if isinstance(value, str):
-        try:
-            number = float(value)
-        except ValueError:
-            pass
-        else:
-            if number == number and abs(number) != float("inf"):
-                return int(number) if number.is_integer() and "." not in value else number
-    raise Invalid("Enter a number.")
-
-
-def _custom_scalar(value: Any) -> str | int | float | bool:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int | float) and not isinstance(value, bool):
-        if isinstance(value, float) and (value != value or abs(value) == float("inf")):
-            raise Invalid("Enter a number, text or true/false.")
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            raise Invalid("Enter a value.")
-        if "\x00" in text:
-            raise Invalid(NUL_MESSAGE)
-        if len(text) > MAX_TEXT:
-            raise Invalid(f"Keep the value under {MAX_TEXT} characters.")
-        return text
-    raise Invalid("Enter a number, text or true/false.")
-
-
-def _segment_id(value: Any) -> int:
-    number = _whole_number(value)
-    if number is None or number < 1:
-        raise Invalid("Choose a segment.")
-    return number
 
 
 def _segment_uses(lookup: RuleLookup, start_id: int, target_id: int) -> bool:
