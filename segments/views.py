@@ -23,19 +23,16 @@ from .forms import (
     FIELD_CHOICES,
     ROOT,
     FormTooLarge,
-    NodeErrors,
     SegmentMetaForm,
     apply_action,
-    build_rows,
     decode_tree,
-    errors_by_node,
-    flatten,
     new_condition,
     preview_part,
     rows_to_replace,
 )
 from .models import ContactSegment
 from .prefabs import PREFABS, Prefab
+from .rows import NodeErrors, build_rows, errors_by_node, flatten
 from .rules import RuleError, RuleErrors, count_conditions, describe_filter, parse_filter
 from .rules.fields import STAGE_VALUES, STATUS_VALUES
 from .selectors import (
