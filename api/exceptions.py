@@ -23,14 +23,11 @@ from rest_framework.response import Response
 
 from segments.rules import RuleError, RuleErrors
 
+from .serializers.errors import encodable
+
 
 def error(path: str, message: str) -> dict[str, str]:
-    return {"path": _encodable(path), "message": _encodable(message)}
-
-
-def _encodable(text: str) -> str:
-    """Messages may quote the input; a lone surrogate in it must not break the reply."""
-    return str(text).encode("utf-8", "replace").decode("utf-8")
+    return {"path": encodable(path), "message": encodable(message)}
 
 
 class ApiError(exceptions.APIException):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from .serializers import RULE_COMPONENTS
+from .serializers.rules import RULE_COMPONENTS
 
 
 def without_slash_duplicates(endpoints, **kwargs):

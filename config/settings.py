@@ -258,9 +258,9 @@ SPECTACULAR_SETTINGS = {
         "api.schema.add_shared_parts",
     ],
     "ENUM_NAME_OVERRIDES": {
-        "ContactStatusEnum": "api.serializers.STATUS_CHOICES",
+        "ContactStatusEnum": "api.serializers.contacts.STATUS_CHOICES",
         "MailingStatusEnum": "mailing.models.Mailing.Status",
-        "UpsertStatusEnum": "api.serializers.UPSERT_STATUSES",
+        "UpsertStatusEnum": "api.serializers.contacts.UPSERT_STATUSES",
     },
     # Row ids in paths (api/urls.py IdConverter): up to 18 digits, so always a bigint.
     "PATH_CONVERTER_OVERRIDES": {

@@ -260,11 +260,16 @@ class Contact(models.Model):
 
     @property
     def status(self) -> str:
-        if self.is_unsubscribed:
-            return self.Status.UNSUBSCRIBED
-        if self.is_bounced:
-            return self.Status.BOUNCED
-        return self.Status.ACTIVE
+        return self.status_of(is_bounced=self.is_bounced, is_unsubscribed=self.is_unsubscribed)
+
+    @classmethod
+    def status_of(cls, *, is_bounced: bool, is_unsubscribed: bool) -> Contact.Status:
+        """The status of a contact with these flags (also for rows read with `.values()`)."""
+        if is_unsubscribed:
+            return cls.Status.UNSUBSCRIBED
+        if is_bounced:
+            return cls.Status.BOUNCED
+        return cls.Status.ACTIVE
 
     def get_status_display(self) -> str:
         return self.Status(self.status).label

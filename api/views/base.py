@@ -1,5 +1,5 @@
 """What the API views share: the view base class, body validation, lookups that 404,
-and the contact summary every contact list returns."""
+and the page of contact summaries every contact list returns."""
 
 from __future__ import annotations
 
@@ -12,21 +12,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from contacts.models import Contact
 from segments.models import ContactSegment
 
-from .. import serializers as s
 from ..exceptions import (
     ApiError,
     flatten,
     unknown_keys,
 )
 from ..parsers import ApiRequest
+from ..serializers import as_list
+from ..serializers.contacts import ContactSummarySerializer
+from ..serializers.errors import ErrorsSerializer
 
 if TYPE_CHECKING:
     from django.contrib.auth.models import User  # the user model: settings set no AUTH_USER_MODEL
 
-ERRORS = s.ErrorsSerializer
+ERRORS = ErrorsSerializer
 
 # -- helpers --------------------------------------------------------------------------
 
@@ -67,37 +68,9 @@ def get_segment(segment_id: int) -> ContactSegment:
     return segment
 
 
-def contact_status(is_bounced: bool, is_unsubscribed: bool) -> str:
-    if is_unsubscribed:
-        return Contact.Status.UNSUBSCRIBED.value
-    if is_bounced:
-        return Contact.Status.BOUNCED.value
-    return Contact.Status.ACTIVE.value
-
-
-SUMMARY_COLUMNS = (
-    "id", "email", "full_name", "first_name", "last_name", "company", "is_bounced",
-    "is_unsubscribed", "lead_score", "lifecycle_stage", "last_interacted_at", "created_at",
-)  # fmt: skip
-
-
 def contact_summaries(rows: Sequence[dict]) -> list[dict]:
-    return [
-        {
-            "id": row["id"],
-            "email": row["email"],
-            "name": row["full_name"],
-            "first_name": row["first_name"],
-            "last_name": row["last_name"],
-            "company": row["company"],
-            "status": contact_status(row["is_bounced"], row["is_unsubscribed"]),
-            "lead_score": row["lead_score"],
-            "lifecycle_stage": row["lifecycle_stage"],
-            "last_interacted_at": row["last_interacted_at"],
-            "created_at": row["created_at"],
-        }
-        for row in rows
-    ]
+    """A page of contact rows (`.values(*SUMMARY_COLUMNS)`) as the API shows them."""
+    return as_list(ContactSummarySerializer, rows)
 
 
 class NotFoundView(ApiView):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from django.db.models import QuerySet
 from django.db.models.functions import Lower
@@ -15,42 +16,27 @@ from rest_framework.response import Response
 from contacts.models import Contact, GroupMembership, Tag
 from contacts.selectors import contact_search
 from contacts.services import EmailTaken, contact_update
-from contacts.upsert import MAX_UPSERT, contacts_upsert
+from contacts.upsert import MAX_UPSERT, UpsertResult, contacts_upsert
 from contacts.validation import ContactInvalid, contact_clean
 
 from .. import examples
-from .. import serializers as s
-from ..exceptions import (
-    ApiError,
-    conflict,
-    error,
-    invalid,
-    prefixed,
-)
+from ..exceptions import ApiError, conflict, invalid, prefixed
 from ..pagination import KEYSET_PARAMETERS, paginated_response
-from .base import (
-    ERRORS,
-    ApiView,
-    contact_status,
+from ..serializers import as_list
+from ..serializers.contacts import (
+    CONTACT_COLUMNS,
+    STATUS_CHOICES,
+    ContactPatchSerializer,
+    ContactSerializer,
+    ContactWriteSerializer,
+    UpsertResultSerializer,
 )
-
-# -- contacts ----------------------------------------------------------------------------
-
-CONTACT_COLUMNS = (
-    "id", "email", "full_name", "first_name", "last_name", "company", "job_title",
-    "country", "city", "source", "lead_score", "lifecycle_stage", "last_interacted_at",
-    "created_at", "updated_at", "is_bounced", "is_unsubscribed", "custom_fields", "tag_ids",
-)  # fmt: skip
-
-
-_PLAIN_COLUMNS = (
-    "first_name", "last_name", "company", "job_title", "country", "city", "source",
-    "lead_score", "lifecycle_stage", "last_interacted_at", "created_at", "updated_at",
-)  # fmt: skip
+from .base import ERRORS, ApiView
 
 
 def contacts_json(rows: Sequence[dict]) -> list[dict]:
-    """Contacts with their tag and group names: two queries for the whole page."""
+    """A page of contact rows (`.values(*CONTACT_COLUMNS)`) as the API shows them, with
+    their tag and group names: two queries for the whole page."""
     tag_ids = {tag_id for row in rows for tag_id in row["tag_ids"] or ()}
     tag_names = dict(Tag.objects.filter(pk__in=tag_ids).values_list("pk", "name"))
     groups: dict[int, list[str]] = {}
@@ -61,16 +47,9 @@ def contacts_json(rows: Sequence[dict]) -> list[dict]:
     )
     for contact_id, name in memberships:
         groups.setdefault(contact_id, []).append(name)
-    return [
+    named = [
         {
-            "id": row["id"],
-            "email": row["email"],
-            "name": row["full_name"],
-            **{name: row[name] for name in _PLAIN_COLUMNS},
-            "is_bounced": row["is_bounced"],
-            "is_unsubscribed": row["is_unsubscribed"],
-            "status": contact_status(row["is_bounced"], row["is_unsubscribed"]),
-            "custom_fields": row["custom_fields"] if isinstance(row["custom_fields"], dict) else {},
+            **row,
             "tags": sorted(
                 (tag_names[t] for t in row["tag_ids"] or () if t in tag_names), key=str.lower
             ),
@@ -78,6 +57,7 @@ def contacts_json(rows: Sequence[dict]) -> list[dict]:
         }
         for row in rows
     ]
+    return as_list(ContactSerializer, named)
 
 
 def _contact_json(contact_id: int) -> dict:
@@ -108,7 +88,7 @@ CONTACT_FILTERS = [
         {"type": "string", "maxLength": 100},
         description="Only contacts with this tag (by name).",
     ),
-    OpenApiParameter("status", str, enum=s.STATUS_CHOICES, description="Derived status."),
+    OpenApiParameter("status", str, enum=STATUS_CHOICES, description="Derived status."),
 ]
 
 
@@ -118,7 +98,7 @@ class ContactListView(ApiView):
         summary="List contacts",
         description="Newest first; a plain JSON array paged with `page` and `per_page`.",
         parameters=[*CONTACT_FILTERS, *KEYSET_PARAMETERS],
-        responses={200: s.ContactSerializer(many=True)},
+        responses={200: ContactSerializer(many=True)},
         examples=[examples.CONTACT_LIST],
         tags=["contacts"],
     )
@@ -127,8 +107,8 @@ class ContactListView(ApiView):
         email = _search_text(request, "email", max_length=254)
         tag_name = _search_text(request, "tag", max_length=100)
         status_ = request.query_params.get("status")
-        if status_ is not None and status_ not in s.STATUS_CHOICES:
-            raise invalid("status", f"status must be one of: {', '.join(s.STATUS_CHOICES)}.")
+        if status_ is not None and status_ not in STATUS_CHOICES:
+            raise invalid("status", f"status must be one of: {', '.join(STATUS_CHOICES)}.")
         tag = None
         if tag_name and "\x00" not in tag_name:
             tag = Tag.objects.alias(lname=Lower("name")).filter(lname=tag_name.lower()).first()
@@ -156,18 +136,18 @@ class ContactListView(ApiView):
         ),
         request=PolymorphicProxySerializer(
             component_name="ContactUpsert",
-            serializers=[s.ContactWriteSerializer, s.ContactWriteSerializer(many=True)],
+            serializers=[ContactWriteSerializer, ContactWriteSerializer(many=True)],
             resource_type_field_name=None,
             many=False,
         ),
         responses={
             200: PolymorphicProxySerializer(
                 component_name="ContactUpsertResponse",
-                serializers=[s.ContactSerializer, s.UpsertResultSerializer],
+                serializers=[ContactSerializer, UpsertResultSerializer],
                 resource_type_field_name=None,
                 many=False,
             ),
-            201: s.ContactSerializer,
+            201: ContactSerializer,
         },
         examples=[examples.CONTACT_UPSERT_ONE, examples.CONTACT_UPSERT_MANY,
                   examples.CONTACT_UPSERT_RESULT],
@@ -185,23 +165,8 @@ class ContactListView(ApiView):
         counts = {"created": 0, "updated": 0, "rejected": 0}
         for result in results:
             counts[result.status] += 1
-        return Response(
-            {
-                **counts,
-                "results": [
-                    {
-                        "index": r.index,
-                        "status": r.status,
-                        "id": r.id,
-                        "email": r.email,
-                        "errors": [
-                            error(prefixed(f"[{r.index}]", e.path), e.message) for e in r.errors
-                        ],
-                    }
-                    for r in results
-                ],
-            }
-        )
+        located = [_located(result) for result in results]
+        return Response(UpsertResultSerializer({**counts, "results": located}).data)
 
     def _one(self, body: dict) -> Response:
         (result,) = contacts_upsert(items=[body])
@@ -212,11 +177,19 @@ class ContactListView(ApiView):
         return Response(_contact_json(result.id), status=code)
 
 
+def _located(result: UpsertResult) -> UpsertResult:
+    """The item's error paths from its place in the request: "[3].email"."""
+    prefix = f"[{result.index}]"
+    return replace(
+        result, errors=tuple(replace(e, path=prefixed(prefix, e.path)) for e in result.errors)
+    )
+
+
 class ContactDetailView(ApiView):
     @extend_schema(
         operation_id="contacts_retrieve",
         summary="One contact",
-        responses={200: s.ContactSerializer},
+        responses={200: ContactSerializer},
         tags=["contacts"],
     )
     def get(self, request: Request, contact_id: int) -> Response:
@@ -227,8 +200,8 @@ class ContactDetailView(ApiView):
         summary="Change a contact",
         description="The fields given change; `tags` and `groups`, when given, become "
         "exactly those names. 409 when the new email belongs to another contact.",
-        request=s.ContactPatchSerializer,
-        responses={200: s.ContactSerializer, 409: ERRORS},
+        request=ContactPatchSerializer,
+        responses={200: ContactSerializer, 409: ERRORS},
         examples=[examples.CONTACT_PATCH],
         tags=["contacts"],
     )

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.db.models.functions import Lower
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, extend_schema_view
 from rest_framework import serializers, status
 from rest_framework.exceptions import NotFound
 from rest_framework.request import Request
@@ -13,16 +13,18 @@ from contacts.models import Contact, Group, Tag
 from contacts.services import group_add_members, group_remove_members
 from contacts.upsert import names_to_ids
 
-from .. import serializers as s
 from ..pagination import KEYSET_PARAMETERS, PAGE_PARAMETERS, paginated_response
-from .base import (
-    SUMMARY_COLUMNS,
-    ApiView,
-    contact_summaries,
-    valid_body,
+from ..serializers import as_list
+from ..serializers.contacts import SUMMARY_COLUMNS, ContactSummarySerializer
+from ..serializers.lists import (
+    GroupSerializer,
+    GroupWriteSerializer,
+    MembersResultSerializer,
+    MembersSerializer,
+    TagSerializer,
+    TagWriteSerializer,
 )
-
-# -- tags and groups: one piece, two names ---------------------------------------------
+from .base import ApiView, contact_summaries, valid_body
 
 
 class NamedListView(ApiView):
@@ -39,11 +41,11 @@ class NamedListView(ApiView):
     def columns(self) -> list[str]:
         return list(self.read_serializer().fields)
 
-    def list_named(self, request: Request) -> Response:
+    def get(self, request: Request) -> Response:
         rows = self.model.objects.order_by(Lower("name"), "pk").values(*self.columns)
-        return paginated_response(request, rows, list)
+        return paginated_response(request, rows, lambda page: as_list(self.read_serializer, page))
 
-    def create_named(self, request: Request) -> Response:
+    def post(self, request: Request) -> Response:
         """Get or create by name (any case), in the statements of `names_to_ids`; the
         other fields of the body are set only on a new row."""
         data = valid_body(self.write_serializer, request)
@@ -54,65 +56,62 @@ class NamedListView(ApiView):
         if extra and not existed:
             self.model.objects.filter(pk=pk).update(**extra)
         row = self.model.objects.values(*self.columns).get(pk=pk)
-        return Response(row, status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED)
+        return Response(
+            self.read_serializer(row).data,
+            status=status.HTTP_200_OK if existed else status.HTTP_201_CREATED,
+        )
 
 
+def named_list_schema(
+    *,
+    noun: str,
+    plural: str,
+    title: str,
+    read: type[serializers.Serializer],
+    write: type[serializers.Serializer],
+):
+    """The documentation of a NamedListView's list and create, worded for its things."""
+    return extend_schema_view(
+        get=extend_schema(
+            operation_id=f"{plural}_list",
+            summary=f"List {title}",
+            description="By name; a plain JSON array paged with `page` and `per_page`.",
+            parameters=PAGE_PARAMETERS,
+            responses={200: read(many=True)},
+            tags=["tags and groups"],
+        ),
+        post=extend_schema(
+            operation_id=f"{plural}_create",
+            summary=f"Create a {noun}",
+            description=f"201 with the new {noun}; 200 with the existing one when the name "
+            "is taken (in any case).",
+            request=write,
+            responses={200: read, 201: read},
+            tags=["tags and groups"],
+        ),
+    )
+
+
+@named_list_schema(
+    noun="tag", plural="tags", title="tags", read=TagSerializer, write=TagWriteSerializer
+)
 class TagListView(NamedListView):
     model = Tag
-    read_serializer = s.TagSerializer
-    write_serializer = s.TagWriteSerializer
-
-    @extend_schema(
-        operation_id="tags_list",
-        summary="List tags",
-        description="By name; a plain JSON array paged with `page` and `per_page`.",
-        parameters=PAGE_PARAMETERS,
-        responses={200: s.TagSerializer(many=True)},
-        tags=["tags and groups"],
-    )
-    def get(self, request: Request) -> Response:
-        return self.list_named(request)
-
-    @extend_schema(
-        operation_id="tags_create",
-        summary="Create a tag",
-        description="201 with the new tag; 200 with the existing one when the name "
-        "is taken (in any case).",
-        request=s.TagWriteSerializer,
-        responses={200: s.TagSerializer, 201: s.TagSerializer},
-        tags=["tags and groups"],
-    )
-    def post(self, request: Request) -> Response:
-        return self.create_named(request)
+    read_serializer = TagSerializer
+    write_serializer = TagWriteSerializer
 
 
+@named_list_schema(
+    noun="group",
+    plural="groups",
+    title="groups (static lists)",
+    read=GroupSerializer,
+    write=GroupWriteSerializer,
+)
 class GroupListView(NamedListView):
     model = Group
-    read_serializer = s.GroupSerializer
-    write_serializer = s.GroupWriteSerializer
-
-    @extend_schema(
-        operation_id="groups_list",
-        summary="List groups (static lists)",
-        description="By name; a plain JSON array paged with `page` and `per_page`.",
-        parameters=PAGE_PARAMETERS,
-        responses={200: s.GroupSerializer(many=True)},
-        tags=["tags and groups"],
-    )
-    def get(self, request: Request) -> Response:
-        return self.list_named(request)
-
-    @extend_schema(
-        operation_id="groups_create",
-        summary="Create a group",
-        description="201 with the new group; 200 with the existing one when the name "
-        "is taken (in any case).",
-        request=s.GroupWriteSerializer,
-        responses={200: s.GroupSerializer, 201: s.GroupSerializer},
-        tags=["tags and groups"],
-    )
-    def post(self, request: Request) -> Response:
-        return self.create_named(request)
+    read_serializer = GroupSerializer
+    write_serializer = GroupWriteSerializer
 
 
 def _get_group(group_id: int) -> Group:
@@ -128,7 +127,7 @@ class GroupMembersView(ApiView):
         summary="A group's members",
         description="Newest contacts first; a plain JSON array paged with `page` and `per_page`.",
         parameters=KEYSET_PARAMETERS,
-        responses={200: s.ContactSummarySerializer(many=True)},
+        responses={200: ContactSummarySerializer(many=True)},
         tags=["tags and groups"],
     )
     def get(self, request: Request, group_id: int) -> Response:
@@ -145,16 +144,15 @@ class GroupMembersView(ApiView):
         summary="Add contacts to a group",
         description="Up to 1,000 contact ids; ids that do not exist are skipped. "
         "`changed` counts the new memberships.",
-        request=s.MembersSerializer,
-        responses={200: s.MembersResultSerializer},
+        request=MembersSerializer,
+        responses={200: MembersResultSerializer},
         tags=["tags and groups"],
     )
     def post(self, request: Request, group_id: int) -> Response:
         group = _get_group(group_id)
-        data = valid_body(s.MembersSerializer, request)
-        return Response(
-            {"changed": group_add_members(group=group, contact_ids=data["contact_ids"])}
-        )
+        data = valid_body(MembersSerializer, request)
+        changed = group_add_members(group=group, contact_ids=data["contact_ids"])
+        return Response(MembersResultSerializer({"changed": changed}).data)
 
 
 class GroupMemberView(ApiView):

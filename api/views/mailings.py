@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from django.conf import settings
 from django.urls import reverse
 from drf_spectacular.utils import extend_schema
@@ -18,51 +20,11 @@ from segments.rules import RuleErrors
 from segments.selectors import segment_audience
 
 from .. import examples
-from .. import serializers as s
-from ..exceptions import (
-    ApiError,
-    conflict,
-    error,
-    rule_errors,
-)
+from ..exceptions import ApiError, conflict, error, rule_errors
 from ..pagination import PAGE_PARAMETERS, paginated_response
-from .base import (
-    ERRORS,
-    ApiView,
-    get_segment,
-    request_user,
-    valid_body,
-)
-
-# -- sending -----------------------------------------------------------------------------
-
-
-def mailing_json(mailing: Mailing, *, progress=None) -> dict:
-    if progress is not None:
-        sent, failed, suppressed, pending = (
-            progress.sent, progress.failed, progress.suppressed, progress.pending,
-        )  # fmt: skip
-    else:
-        sent, failed, suppressed = mailing.sent, mailing.failed, mailing.suppressed
-        pending = max(mailing.recipients - sent - failed - suppressed, 0)
-    return {
-        "id": mailing.pk,
-        "status": mailing.status,
-        "segment_id": mailing.segment_id,
-        "subject": mailing.subject,
-        "body": mailing.body,
-        "body_format": mailing.body_format,
-        "from_email": mailing.from_email,
-        "recipients": mailing.recipients,
-        "sent": sent,
-        "failed": failed,
-        "suppressed": suppressed,
-        "pending": pending,
-        "segment_count": mailing.segment_count,
-        "evaluated_at": mailing.evaluated_at,
-        "created_at": mailing.created_at,
-        "updated_at": mailing.updated_at,
-    }
+from ..serializers import as_list
+from ..serializers.mailings import CountedMailing, MailingSerializer, SendSerializer
+from .base import ERRORS, ApiView, get_segment, request_user, valid_body
 
 
 class SegmentSendView(ApiView):
@@ -73,14 +35,14 @@ class SegmentSendView(ApiView):
         "a worker re-runs the segment, leaves out bounced and unsubscribed contacts "
         "and sends. Answers 202 with the mailing (`recipients` is 0 until the worker "
         "has written them). 409 when nobody in the segment can receive it.",
-        request=s.SendSerializer,
-        responses={202: s.MailingSerializer, 404: ERRORS, 409: ERRORS},
+        request=SendSerializer,
+        responses={202: MailingSerializer, 404: ERRORS, 409: ERRORS},
         examples=[examples.SEND_REQUEST, examples.SEND_RESPONSE],
         tags=["mailings"],
     )
     def post(self, request: Request, segment_id: int) -> Response:
         segment = get_segment(segment_id)
-        data = valid_body(s.SendSerializer, request)
+        data = valid_body(SendSerializer, request)
         form = ComposeForm(
             {
                 "subject": data["subject"],
@@ -108,7 +70,7 @@ class SegmentSendView(ApiView):
             raise conflict("", str(exc)) from None
         mailing = mailing_create(segment=segment, user=request_user(request), **form.cleaned_data)
         return Response(
-            mailing_json(mailing),
+            MailingSerializer(CountedMailing.from_totals(mailing)).data,
             status=status.HTTP_202_ACCEPTED,
             headers={
                 "Location": request.build_absolute_uri(reverse("api:mailing", args=[mailing.pk]))
@@ -122,12 +84,16 @@ class MailingListView(ApiView):
         summary="List mailings",
         description="Newest first, with status and the running counters the workers keep.",
         parameters=PAGE_PARAMETERS,
-        responses={200: s.MailingSerializer(many=True)},
+        responses={200: MailingSerializer(many=True)},
         tags=["mailings"],
     )
     def get(self, request: Request) -> Response:
         mailings = Mailing.objects.order_by("-created_at", "-id")
-        return paginated_response(request, mailings, lambda rows: [mailing_json(m) for m in rows])
+        return paginated_response(request, mailings, _mailings_json)
+
+
+def _mailings_json(mailings: Sequence[Mailing]) -> list[dict]:
+    return as_list(MailingSerializer, [CountedMailing.from_totals(m) for m in mailings])
 
 
 class MailingDetailView(ApiView):
@@ -135,7 +101,7 @@ class MailingDetailView(ApiView):
         operation_id="mailings_retrieve",
         summary="One mailing",
         description="Status and counters counted from its delivery rows.",
-        responses={200: s.MailingSerializer},
+        responses={200: MailingSerializer},
         examples=[examples.SEND_RESPONSE],
         tags=["mailings"],
     )
@@ -143,4 +109,5 @@ class MailingDetailView(ApiView):
         mailing = Mailing.objects.filter(pk=mailing_id).first()
         if mailing is None:
             raise NotFound(f"There is no mailing with id {mailing_id}.")
-        return Response(mailing_json(mailing, progress=mailing_selectors.mailing_progress(mailing)))
+        progress = mailing_selectors.mailing_progress(mailing)
+        return Response(MailingSerializer(CountedMailing.from_progress(mailing, progress)).data)

@@ -19,75 +19,26 @@ from segments.rules import RuleErrors, count_conditions, parse_filter
 from segments.selectors import preview, segment_contacts, segments_using
 
 from .. import examples
-from .. import serializers as s
-from ..exceptions import (
-    conflict,
-    invalid,
-    prefixed,
-    rule_errors,
-)
+from ..exceptions import conflict, invalid, prefixed, rule_errors
 from ..pagination import KEYSET_PARAMETERS, PAGE_PARAMETERS, paginated_response, whole_number
-from .base import (
-    ERRORS,
-    SUMMARY_COLUMNS,
-    ApiView,
-    contact_summaries,
-    get_segment,
-    request_user,
-    valid_body,
+from ..serializers import as_list
+from ..serializers.contacts import SUMMARY_COLUMNS, ContactSummarySerializer
+from ..serializers.segments import (
+    CountedSegment,
+    PreviewSerializer,
+    SegmentPreviewSerializer,
+    SegmentSerializer,
+    SegmentWriteSerializer,
 )
-
-# -- segments ---------------------------------------------------------------------------
-
-
-def _seed_rules(rules: Any) -> list:
-    """Canonical rules (`op`) in the common spelling (`operator`), groups kept nested."""
-    out = []
-    for rule in rules if isinstance(rules, list) else []:
-        if not isinstance(rule, dict):
-            continue
-        if "rules" in rule:
-            out.append(
-                {
-                    "match": rule.get("match", "all"),
-                    "negate": bool(rule.get("negate", False)),
-                    "rules": _seed_rules(rule["rules"]),
-                }
-            )
-        else:
-            item = {"field": rule.get("field"), "operator": rule.get("op")}
-            if "value" in rule:
-                item["value"] = rule["value"]
-            out.append(item)
-    return out
+from .base import ERRORS, ApiView, contact_summaries, get_segment, request_user, valid_body
 
 
-def segment_json(segment: ContactSegment, *, contacts_count: int | None | bool = True) -> dict:
-    """A segment as the API shows it. `contacts_count=True` counts its matches now
-    (without recording it in the size history); an int is a count just taken."""
-    tree = segment.filter_json
-    if not isinstance(tree, dict) or not isinstance(tree.get("rules"), list):
-        tree = {"match": "all", "negate": False, "rules": []}  # never saved so, but be safe
-    problems: list[dict] = []
-    if contacts_count is True:
-        try:
-            contacts_count = segment_contacts(segment).count()
-        except RuleErrors as exc:
-            contacts_count, problems = None, exc.as_list()
-    return {
-        "id": segment.pk,
-        "name": segment.name,
-        "description": segment.description,
-        "match": tree.get("match", "all"),
-        "rules": _seed_rules(tree.get("rules")),
-        "filter": tree,
-        "contacts_count": contacts_count,
-        "last_count": segment.last_count,
-        "last_evaluated_at": segment.last_evaluated_at,
-        "created_at": segment.created_at,
-        "updated_at": segment.updated_at,
-        "rule_errors": problems,
-    }
+def counted(segment: ContactSegment) -> CountedSegment:
+    """The segment with its matches counted now (not recorded in its size history)."""
+    try:
+        return CountedSegment(segment, segment_contacts(segment).count())
+    except RuleErrors as exc:
+        return CountedSegment(segment, None, exc.as_list())
 
 
 def _tree_from(data: dict, *, base: dict | None = None) -> tuple[dict | None, str]:
@@ -151,7 +102,7 @@ class SegmentListView(ApiView):
         description="Every segment with its rules and `contacts_count`, counted now. "
         "A plain JSON array, paged with `page` and `per_page`.",
         parameters=PAGE_PARAMETERS,
-        responses={200: s.SegmentSerializer(many=True)},
+        responses={200: SegmentSerializer(many=True)},
         examples=[examples.SEGMENT_LIST],
         tags=["segments"],
     )
@@ -165,14 +116,14 @@ class SegmentListView(ApiView):
         description="From `{name, rules}` (a bare list of rules means all of them), "
         "`{name, match, rules}` or `{name, filter}`. Answers 201 with the segment and "
         "its `contacts_count`; rule errors are 400 with the path of each.",
-        request=s.SegmentWriteSerializer,
-        responses={201: s.SegmentSerializer},
+        request=SegmentWriteSerializer,
+        responses={201: SegmentSerializer},
         examples=[examples.SEGMENT_CREATE_SEED, examples.SEGMENT_CREATE_FILTER,
                   examples.SEGMENT_CREATED, examples.SEGMENT_RULE_ERRORS],
         tags=["segments"],
     )  # fmt: skip
     def post(self, request: Request) -> Response:
-        data = valid_body(s.SegmentWriteSerializer, request)
+        data = valid_body(SegmentWriteSerializer, request)
         tree, prefix = _tree_from(data)
         if tree is None:
             raise invalid("rules", "Add at least one condition to save.")
@@ -185,32 +136,32 @@ class SegmentListView(ApiView):
             )
             count = segment_services.segment_evaluate(segment=segment)
         return Response(
-            segment_json(segment, contacts_count=count),
+            SegmentSerializer(CountedSegment(segment, count)).data,
             status=status.HTTP_201_CREATED,
             headers={"Location": _segment_url(request, segment)},
         )
 
 
 def _segments_json(segments: Sequence[ContactSegment]) -> list[dict]:
-    return [segment_json(segment) for segment in segments]
+    return as_list(SegmentSerializer, [counted(segment) for segment in segments])
 
 
 class SegmentDetailView(ApiView):
     @extend_schema(
         operation_id="segments_retrieve",
         summary="One segment",
-        responses={200: s.SegmentSerializer},
+        responses={200: SegmentSerializer},
         tags=["segments"],
     )
     def get(self, request: Request, segment_id: int) -> Response:
-        return Response(segment_json(get_segment(segment_id)))
+        return Response(SegmentSerializer(counted(get_segment(segment_id))).data)
 
     @extend_schema(
         operation_id="segments_update",
         summary="Replace a segment",
         description="Name and rules as for create; the segment is re-counted.",
-        request=s.SegmentWriteSerializer,
-        responses={200: s.SegmentSerializer},
+        request=SegmentWriteSerializer,
+        responses={200: SegmentSerializer},
         examples=[examples.SEGMENT_CREATE_SEED],
         tags=["segments"],
     )
@@ -222,8 +173,8 @@ class SegmentDetailView(ApiView):
         summary="Change part of a segment",
         description="Any of `name`, `description`, `match`, `rules`, `filter`; `match` "
         "alone changes how the saved rules combine.",
-        request=s.SegmentWriteSerializer(partial=True),
-        responses={200: s.SegmentSerializer},
+        request=SegmentWriteSerializer(partial=True),
+        responses={200: SegmentSerializer},
         examples=[examples.SEGMENT_PATCH],
         tags=["segments"],
     )
@@ -232,7 +183,7 @@ class SegmentDetailView(ApiView):
 
     def _update(self, request: Request, segment_id: int, *, partial: bool) -> Response:
         segment = get_segment(segment_id)
-        data = valid_body(s.SegmentWriteSerializer, request, partial=partial)
+        data = valid_body(SegmentWriteSerializer, request, partial=partial)
         tree, prefix = _tree_from(data, base=segment.filter_json if partial else None)
         if tree is None and not partial:
             raise invalid("rules", "Add at least one condition to save.")
@@ -246,7 +197,7 @@ class SegmentDetailView(ApiView):
                 ),
             )
             count = segment_services.segment_evaluate(segment=segment)
-        return Response(segment_json(segment, contacts_count=count))
+        return Response(SegmentSerializer(CountedSegment(segment, count)).data)
 
     @extend_schema(
         operation_id="segments_destroy",
@@ -290,7 +241,7 @@ class SegmentContactsView(ApiView):
         summary="A segment's contacts",
         description=SEGMENT_CONTACTS_DESCRIPTION,
         parameters=KEYSET_PARAMETERS,
-        responses={200: s.ContactSummarySerializer(many=True), 409: ERRORS},
+        responses={200: ContactSummarySerializer(many=True), 409: ERRORS},
         examples=[examples.SEGMENT_CONTACTS],
         tags=["segments"],
     )
@@ -312,7 +263,7 @@ class SegmentContactsByQueryView(ApiView):
             ),
             *KEYSET_PARAMETERS,
         ],
-        responses={200: s.ContactSummarySerializer(many=True), 404: ERRORS, 409: ERRORS},
+        responses={200: ContactSummarySerializer(many=True), 404: ERRORS, 409: ERRORS},
         examples=[examples.SEGMENT_CONTACTS],
         tags=["segments"],
     )
@@ -326,13 +277,13 @@ class SegmentPreviewView(ApiView):
         operation_id="segments_preview",
         summary="Preview rules without saving",
         description="How many contacts match now and the 10 newest of them.",
-        request=s.SegmentPreviewSerializer,
-        responses={200: s.PreviewSerializer},
+        request=SegmentPreviewSerializer,
+        responses={200: PreviewSerializer},
         examples=[examples.PREVIEW_REQUEST, examples.PREVIEW_RESPONSE],
         tags=["segments"],
     )
     def post(self, request: Request) -> Response:
-        data = valid_body(s.SegmentPreviewSerializer, request)
+        data = valid_body(SegmentPreviewSerializer, request)
         tree, prefix = _tree_from(data)
         if tree is None:
             raise invalid("rules", "Send the rules to preview.")
@@ -348,9 +299,7 @@ class SegmentPreviewView(ApiView):
         }
         sample = [rows[pk] for pk in ids if pk in rows]
         return Response(
-            {
-                "count": result.count,
-                "sample": contact_summaries(sample),
-                "evaluated_at": result.evaluated_at,
-            }
+            PreviewSerializer(
+                {"count": result.count, "sample": sample, "evaluated_at": result.evaluated_at}
+            ).data
         )

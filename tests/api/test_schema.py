@@ -125,3 +125,34 @@ def test_the_read_only_contact_keys_are_documented_as_ignored(schema):
     properties = schema["components"]["schemas"]["PatchedContactPatchRequest"]["properties"]
     ignored = {name for name, p in properties.items() if "ignored" in p.get("description", "")}
     assert ignored == READ_ONLY_FIELDS
+
+
+def test_every_response_object_has_the_keys_its_schema_lists_in_that_order(api, schema):
+    """The serializers write the bodies and the schema: a client generated from the
+    schema sees each object's keys as they come."""
+    contact = api.post("/api/contacts", {"email": "ann@example.com", "tags": ["vip"]}, "json")
+    rules = [{"field": "leadScore", "op": "gte", "value": 0}]
+    segment = api.post("/api/segments", {"name": "All", "rules": rules}, format="json").json()
+    mailing = api.post(
+        f"/api/segments/{segment['id']}/send", {"subject": "Hi", "body": "Hello"}, format="json"
+    )
+    group = api.post("/api/groups", {"name": "Board"}, format="json")
+    members = api.post(
+        f"/api/groups/{group.json()['id']}/members", {"contact_ids": [1]}, format="json"
+    )
+    upsert = api.post("/api/contacts", [{"email": "nope"}], format="json").json()
+    bodies = {
+        "Contact": contact.json(),
+        "ContactSummary": api.get(f"/api/segments/{segment['id']}/contacts").json()[0],
+        "Segment": segment,
+        "Preview": api.post("/api/segments/preview", {"rules": rules}, format="json").json(),
+        "Mailing": mailing.json(),
+        "Tag": api.get("/api/tags").json()[0],
+        "Group": group.json(),
+        "MembersResult": members.json(),
+        "UpsertResult": upsert,
+        "UpsertItemResult": upsert["results"][0],
+        "Error": upsert["results"][0]["errors"][0],
+    }
+    for name, body in bodies.items():
+        assert list(body) == list(schema["components"]["schemas"][name]["properties"]), name
