@@ -70,16 +70,16 @@ _NEGATIONS = {
 }
 
 
-class JsonKey(Func):
-    """custom_fields -> 'name', the key always sent as text: Django's KeyTransform
-    would read a name like "2024" as an array index."""
+class CustomFieldsSql(Func):
+    """An expression over `custom_fields` and one text value, written as raw SQL by
+    `sql()`: Django has no lookup that sends a JSON key as text or uses
+    flock_custom_terms."""
 
-    # Declared as any Field so that JsonKeyText can override it with a TextField.
-    output_field: Field = JSONField()
-    operator = "->"
+    def __init__(self, value: str):
+        super().__init__(F("custom_fields"), Value(value))
 
-    def __init__(self, name: str):
-        super().__init__(F("custom_fields"), Value(name))
+    def sql(self, column: str, value: str) -> str:
+        raise NotImplementedError
 
     def as_sql(
         self,
@@ -90,10 +90,22 @@ class JsonKey(Func):
         arg_joiner: str | None = None,
         **extra_context: Any,
     ) -> _Sql:
-        (column, column_params), (key, key_params) = (
+        (column, column_params), (value, value_params) = (
             compiler.compile(expression) for expression in self.source_expressions
         )
-        return f"({column} {self.operator} {key}::text)", (*column_params, *key_params)
+        return self.sql(column, value), (*column_params, *value_params)
+
+
+class JsonKey(CustomFieldsSql):
+    """custom_fields -> 'name', the key always sent as text: Django's KeyTransform
+    would read a name like "2024" as an array index."""
+
+    # Declared as any Field so that JsonKeyText can override it with a TextField.
+    output_field: Field = JSONField()
+    operator = "->"
+
+    def sql(self, column: str, value: str) -> str:
+        return f"({column} {self.operator} {value}::text)"
 
 
 class JsonKeyText(JsonKey):
@@ -283,7 +295,7 @@ class NotEqual(Lookup):
         return f"{lhs} <> {rhs}", (*lhs_params, *rhs_params)
 
 
-class HasCustomTerm(Func):
+class HasCustomTerm(CustomFieldsSql):
     """`customField:<name> equals <value>` through contact_custom_terms_gin.
 
     flock_custom_terms(custom_fields) (migration contacts 0004) lists every
@@ -294,24 +306,10 @@ class HasCustomTerm(Func):
     output_field = BooleanField()
 
     def __init__(self, name: str, text: str):
-        super().__init__(F("custom_fields"), Value(f"{name}\x1f{text}"))
+        super().__init__(f"{name}\x1f{text}")
 
-    def as_sql(
-        self,
-        compiler: SQLCompiler,
-        connection: BaseDatabaseWrapper,
-        function: str | None = None,
-        template: str | None = None,
-        arg_joiner: str | None = None,
-        **extra_context: Any,
-    ) -> _Sql:
-        (column, column_params), (term, term_params) = (
-            compiler.compile(expression) for expression in self.source_expressions
-        )
-        return (
-            f"flock_custom_terms({column}) @> ARRAY[UPPER({term})]",
-            (*column_params, *term_params),
-        )
+    def sql(self, column: str, value: str) -> str:
+        return f"flock_custom_terms({column}) @> ARRAY[UPPER({value})]"
 
 
 def _true(comparison) -> Q:
