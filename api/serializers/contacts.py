@@ -13,6 +13,7 @@ from contacts.models import Contact
 from contacts.validation import MAX_NAMES_PER_CONTACT, TEXT_FIELDS
 
 from .errors import ErrorSerializer
+from .fields import UtcDateTimeField
 
 STATUS_CHOICES = Contact.Status.values
 STAGE_CHOICES = Contact.LifecycleStage.values
@@ -71,8 +72,8 @@ class ContactSummarySerializer(serializers.Serializer):
     status = StatusField()
     lead_score = serializers.IntegerField()
     lifecycle_stage = serializers.ChoiceField(STAGE_CHOICES)
-    last_interacted_at = serializers.DateTimeField(allow_null=True)
-    created_at = serializers.DateTimeField()
+    last_interacted_at = UtcDateTimeField(allow_null=True)
+    created_at = UtcDateTimeField()
 
 
 class ContactSerializer(ContactSummarySerializer):
@@ -82,7 +83,7 @@ class ContactSerializer(ContactSummarySerializer):
     country = serializers.CharField()
     city = serializers.CharField()
     source = serializers.CharField()  # type: ignore[assignment]  # a field (see fields.py)
-    updated_at = serializers.DateTimeField()
+    updated_at = UtcDateTimeField()
     is_bounced = serializers.BooleanField()
     is_unsubscribed = serializers.BooleanField()
     custom_fields = CustomFieldsField()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from rest_framework import serializers
 
 # Fields named `errors` or `source` carry `type: ignore[assignment]`: the stubs take
@@ -25,3 +27,12 @@ class WholeNumberField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class UtcDateTimeField(serializers.DateTimeField):
+    """A time as the API writes it: ISO 8601 in UTC with "Z", whatever TIME_ZONE says
+    (DRF's default converts to the current time zone, looking it up for each value)."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("default_timezone", dt.UTC)
+        super().__init__(**kwargs)

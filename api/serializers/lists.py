@@ -4,13 +4,13 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from .fields import TextField, WholeNumberField
+from .fields import TextField, UtcDateTimeField, WholeNumberField
 
 
 class TagSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    created_at = UtcDateTimeField()
 
 
 class TagWriteSerializer(serializers.Serializer):
@@ -21,7 +21,7 @@ class GroupSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     description = serializers.CharField()
-    created_at = serializers.DateTimeField()
+    created_at = UtcDateTimeField()
 
 
 class GroupWriteSerializer(serializers.Serializer):

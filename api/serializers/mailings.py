@@ -9,7 +9,7 @@ from rest_framework import serializers
 from mailing.models import Mailing
 from mailing.selectors import Progress
 
-from .fields import TextField
+from .fields import TextField, UtcDateTimeField
 
 
 class SendSerializer(serializers.Serializer):
@@ -71,6 +71,6 @@ class MailingSerializer(serializers.Serializer):
     suppressed = serializers.IntegerField()
     pending = serializers.IntegerField(help_text="Not sent yet, or in flight.")
     segment_count = serializers.IntegerField(source="mailing.segment_count", allow_null=True)
-    evaluated_at = serializers.DateTimeField(source="mailing.evaluated_at", allow_null=True)
-    created_at = serializers.DateTimeField(source="mailing.created_at")
-    updated_at = serializers.DateTimeField(source="mailing.updated_at")
+    evaluated_at = UtcDateTimeField(source="mailing.evaluated_at", allow_null=True)
+    created_at = UtcDateTimeField(source="mailing.created_at")
+    updated_at = UtcDateTimeField(source="mailing.updated_at")

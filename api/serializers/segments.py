@@ -11,7 +11,7 @@ from segments.models import ContactSegment
 
 from .contacts import ContactSummarySerializer
 from .errors import ErrorSerializer
-from .fields import TextField
+from .fields import TextField, UtcDateTimeField
 from .rules import (
     FilterInputField,
     FilterOutputField,
@@ -91,11 +91,9 @@ class SegmentSerializer(serializers.Serializer):
         allow_null=True,
         help_text="The count recorded at the last evaluation.",
     )
-    last_evaluated_at = serializers.DateTimeField(
-        source="segment.last_evaluated_at", allow_null=True
-    )
-    created_at = serializers.DateTimeField(source="segment.created_at")
-    updated_at = serializers.DateTimeField(source="segment.updated_at")
+    last_evaluated_at = UtcDateTimeField(source="segment.last_evaluated_at", allow_null=True)
+    created_at = UtcDateTimeField(source="segment.created_at")
+    updated_at = UtcDateTimeField(source="segment.updated_at")
     rule_errors = ErrorSerializer(
         many=True,
         help_text="Why the saved rules no longer work (e.g. a group was deleted); usually [].",
@@ -105,4 +103,4 @@ class SegmentSerializer(serializers.Serializer):
 class PreviewSerializer(serializers.Serializer):
     count = serializers.IntegerField()
     sample = ContactSummarySerializer(many=True)
-    evaluated_at = serializers.DateTimeField()
+    evaluated_at = UtcDateTimeField()

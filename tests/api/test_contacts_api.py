@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 import pytest
 
 from contacts.models import Contact, GroupMembership
@@ -170,3 +172,12 @@ def test_put_is_not_allowed(api):
     response = api.put(f"/api/contacts/{contact.pk}", {"email": "x@example.com"}, format="json")
     assert response.status_code == 405
     assert paths_of(response) == [""]
+
+
+def test_times_are_written_in_utc_whatever_the_servers_time_zone(api, settings):
+    settings.TIME_ZONE = "Europe/Oslo"
+    ContactFactory(
+        email="ann@example.com", created_at=dt.datetime(2026, 7, 1, 12, 30, tzinfo=dt.UTC)
+    )
+    (contact,) = api.get("/api/contacts").json()
+    assert contact["created_at"] == "2026-07-01T12:30:00Z"
