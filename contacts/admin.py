@@ -22,7 +22,8 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from .counting import EstimatedCountPaginator
-from .models import Contact, ContactTag, Group, GroupMembership, Tag
+from .forms import CustomFieldForm
+from .models import Contact, ContactTag, CustomField, Group, GroupMembership, Tag
 from .selectors import contact_has_tag, contact_status_q
 from .services import contacts_add_tag, contacts_unsubscribe
 
@@ -377,3 +378,13 @@ class GroupAdmin(admin.ModelAdmin):
     @admin.display(description="members", ordering="n_members")
     def member_count(self, group: WithAnnotations[Group, _MemberCount]) -> int:
         return group.n_members
+
+
+@admin.register(CustomField)
+class CustomFieldAdmin(admin.ModelAdmin):
+    """The registry, with the dashboard's form: the same checks of the stored values,
+    the name and type fixed once saved."""
+
+    form = CustomFieldForm
+    list_display = ["name", "label", "type", "created_at"]
+    search_fields = ["name", "label"]

@@ -2,7 +2,9 @@ from __future__ import annotations
 
 from django import forms
 
-from .models import Contact, Tag
+from .custom_fields import FieldType
+from .models import Contact, CustomField, Tag
+from .selectors import stored_values_not_fitting
 
 
 class ContactFilterForm(forms.Form):
@@ -32,3 +34,58 @@ class ContactFilterForm(forms.Form):
         if not hasattr(self, "cleaned_data"):
             self.is_valid()
         return self.cleaned_data.get(name) or None
+
+
+class OptionsField(forms.Field):
+    """A choice's options as a textarea, one per line."""
+
+    widget = forms.Textarea(attrs={"rows": 4})
+
+    def prepare_value(self, value):
+        return "\n".join(value) if isinstance(value, list | tuple) else value
+
+    def to_python(self, value) -> list[str]:
+        return [line.strip() for line in (value or "").splitlines() if line.strip()]
+
+
+class CustomFieldForm(forms.ModelForm):
+    """Register a custom field, or change its label and options (the name and type of
+    a saved field are fixed: the stored values are under that name, in that type).
+    The dashboard and the admin both use it."""
+
+    options = OptionsField(
+        required=False, help_text="For a choice: the values it may take, one per line."
+    )
+
+    class Meta:
+        model = CustomField
+        fields = ["name", "label", "type", "options"]
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.fields["name"].widget.attrs.update({"autocomplete": "off", "spellcheck": "false"})
+        if self.instance.pk:
+            for name in ("name", "type"):
+                self.fields[name].disabled = True
+                self.fields[name].help_text = "Fixed once the field is saved."
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        name, type_ = (cleaned.get("name") or "").strip(), cleaned.get("type")
+        if name and type_ and not self.instance.pk:
+            # Contacts that already have this key: their values must fit the type.
+            misfits = stored_values_not_fitting(
+                FieldType(name, type_, tuple(cleaned.get("options") or ())), limit=3
+            )
+            if misfits:
+                shown = ", ".join(f"{email} ({value})" for email, value in misfits)
+                more = " and others" if len(misfits) == 3 else ""
+                label = CustomField.Type(type_).label.lower()
+                self.add_error(
+                    "type",
+                    f"Contacts already have '{name}' values that are not {label}: "
+                    f"{shown}{more}. Choose the type they fit (Text fits any text), or "
+                    "correct those values first.",
+                )
+        return cleaned

@@ -1,4 +1,4 @@
-"""Contacts, tags and static groups.
+"""Contacts, tags, static groups and the registry of typed custom fields.
 
 The indexes are chosen for the segment queries (segments/rules) and the
 contacts list at 1M contacts; each says which query it serves. Text matching
@@ -11,7 +11,6 @@ ends_with (pg_trgm answers ``=`` and ``LIKE`` from the same index).
 from __future__ import annotations
 
 import copy
-import re
 
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
@@ -21,6 +20,8 @@ from django.db.models import F, Func, Q
 from django.db.models.functions import Concat, Lower, Trim, Upper
 from django.urls import reverse
 from django.utils import timezone
+
+from . import custom_fields as typed
 
 
 class Tag(models.Model):
@@ -55,46 +56,87 @@ class Group(models.Model):
         return self.name
 
 
+class CustomField(models.Model):
+    """A registered custom field: a name in `Contact.custom_fields` with a type that
+    every write checks (contacts/custom_fields.py). Its name and type are fixed once
+    created (the stored values are in that name and type); label and options change.
+    Deleting it leaves the values on the contacts, unregistered."""
+
+    class Type(models.TextChoices):
+        TEXT = typed.TEXT, "Text"
+        NUMBER = typed.NUMBER, "Number"
+        DATE = typed.DATE, "Date"
+        BOOLEAN = typed.BOOLEAN, "Yes / no"
+        CHOICE = typed.CHOICE, "Choice"
+
+    name = models.CharField(
+        max_length=100,
+        help_text="The key in a contact's custom fields; rules name it customField:NAME.",
+    )
+    label = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="What forms and the builder call it (default: the name).",
+    )
+    type = models.CharField(max_length=10, choices=Type.choices, default=Type.TEXT)
+    options = ArrayField(
+        models.CharField(max_length=200),
+        default=list,
+        blank=True,
+        help_text="For a choice: the values it may take.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+
+    MAX_OPTIONS = 200
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            # One field per name whatever its case: "Plan" would be a second field to
+            # nobody but the rules, so writes of it are refused (custom_fields.py).
+            models.UniqueConstraint(
+                Lower("name"),
+                name="custom_field_name_ci_unique",
+                violation_error_message="There is a field with this name already "
+                "(names are the same in any case).",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return self.label or self.name
+
+    def as_type(self) -> typed.FieldType:
+        return typed.FieldType(self.name, self.type, tuple(self.options))
+
+    @classmethod
+    def registry(cls) -> typed.FieldTypes:
+        """Every registered field by lower-case name, for the checks of one write."""
+        return {field.name.lower(): field.as_type() for field in cls.objects.all()}
+
+    def clean(self) -> None:
+        self.name = self.name.strip()
+        self.label = self.label.strip() or self.name
+        if typed.CONTROL_CHARACTER.search(self.name):
+            raise ValidationError({"name": "A field name cannot have control characters."})
+        self.options = self._clean_options()
+
+    def _clean_options(self) -> list[str]:
+        if self.type != self.Type.CHOICE:
+            return []
+        options: dict[str, str] = {}
+        for option in self.options:
+            if option.strip():
+                options.setdefault(option.strip().lower(), option.strip())
+        if not options:
+            raise ValidationError({"options": "A choice needs its options: one per line."})
+        if len(options) > self.MAX_OPTIONS:
+            raise ValidationError({"options": f"Keep to {self.MAX_OPTIONS} options at most."})
+        return list(options.values())
+
+
 # Never written from Python: the key, PostgreSQL's own columns, and the auto_now stamp
 # (added back whenever something else changed).
 _NOT_SAVED = frozenset({"id", "tag_ids", "full_name", "updated_at"})
-_CONTROL_CHARACTER = re.compile("[\x00-\x1f]")
-
-
-def normalise_custom_fields(value) -> dict:
-    """Custom fields with the spaces around each name removed, or a ValidationError.
-
-    The one rule for every writer (API, admin, services): rules name a field as
-    `customField:plan` and the parser strips that name, so a field stored as
-    " plan " could never be matched. Two names that are one once stripped
-    ("plan" and " plan ") are an error, not a silent choice between their values.
-    """
-    if not isinstance(value, dict):
-        raise ValidationError("Custom fields must be an object of name: value pairs.")
-    clean: dict = {}
-    given: dict[str, str] = {}
-    for name, item in value.items():
-        if not isinstance(name, str) or not name.strip() or _CONTROL_CHARACTER.search(name):
-            raise ValidationError(f"Custom field name {name!r} is empty or has control characters.")
-        stripped = name.strip()
-        if stripped in clean:
-            raise ValidationError(
-                f"Custom fields {given[stripped]!r} and {name!r} are the same name once the "
-                "spaces around it are removed; keep only one of them."
-            )
-        if isinstance(item, dict | list):
-            raise ValidationError(
-                f"Custom field '{stripped}' must be text, a number, true/false or a date, "
-                "not a list."
-            )
-        clean[stripped], given[stripped] = item, name
-    return clean
-
-
-def validate_custom_fields(value) -> None:
-    """An object of name → string, number, boolean or null (docs/design.md#custom-fields),
-    whose names stay distinct once stripped (Contact.clean_fields() strips them)."""
-    normalise_custom_fields(value)
 
 
 class Contact(models.Model):
@@ -138,7 +180,9 @@ class Contact(models.Model):
     is_unsubscribed = models.BooleanField(default=False)
     # Soft bounces in a row (ESP webhooks); the third marks the contact bounced.
     soft_bounces = models.PositiveSmallIntegerField(default=0, db_default=0)
-    custom_fields = models.JSONField(default=dict, blank=True, validators=[validate_custom_fields])
+    custom_fields = models.JSONField(
+        default=dict, blank=True, validators=[typed.validate_custom_fields]
+    )
     # Annotated: the plugin cannot infer the through model from its name (defined below).
     tags: models.ManyToManyField[Tag, ContactTag] = models.ManyToManyField(
         Tag, through="ContactTag", related_name="contacts", blank=True
@@ -245,7 +289,11 @@ class Contact(models.Model):
         super().clean_fields(exclude=exclude)  # validate_custom_fields among the rest
         if isinstance(self.custom_fields, dict) and "custom_fields" not in (exclude or ()):
             # Valid, so normalising cannot fail; the admin saves the stripped names.
-            self.custom_fields = normalise_custom_fields(self.custom_fields)
+            values = typed.normalise_custom_fields(self.custom_fields)
+            try:
+                self.custom_fields = typed.typed_custom_fields(values, CustomField.registry())
+            except typed.WrongTypes as exc:
+                raise ValidationError({"custom_fields": list(exc.problems.values())}) from None
 
     @classmethod
     def from_db(cls, db, field_names, values):

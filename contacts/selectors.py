@@ -1,11 +1,15 @@
-"""Reads over contacts: the list's search and filters, keyset pages."""
+"""Reads over contacts: the list's search and filters, keyset pages, the registry of
+custom fields."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
+from django.db import connection
 from django.db.models import Q, QuerySet
 
+from . import custom_fields
 from .models import Contact, Tag
 
 
@@ -88,3 +92,38 @@ def keyset_page(
 
 def _pk(row) -> int:
     return row["id"] if isinstance(row, dict) else row.pk
+
+
+# What a stored JSON value `v` must be to fit each type (SQL over jsonb; a date is
+# also a real calendar day, which flock_jsonb_timestamp checks).
+_FITS = {
+    custom_fields.TEXT: "jsonb_typeof(v) = 'string'",
+    custom_fields.NUMBER: "jsonb_typeof(v) = 'number'",
+    custom_fields.BOOLEAN: "jsonb_typeof(v) = 'boolean'",
+    custom_fields.DATE: "jsonb_typeof(v) = 'string' AND (v #>> '{}') ~ '^\\d{4}-\\d{2}-\\d{2}$'"
+    " AND flock_jsonb_timestamp(v) IS NOT NULL",
+    custom_fields.CHOICE: "jsonb_typeof(v) = 'string' AND lower(v #>> '{}') = ANY(%(options)s)",
+}
+
+
+def stored_values_not_fitting(
+    field: custom_fields.FieldType, *, limit: int
+) -> list[tuple[str, str]]:
+    """Up to `limit` (email, value as JSON text) of contacts whose value under the
+    field's name does not fit its type. Raw SQL: jsonb_typeof has no ORM spelling."""
+    sql = f"""
+        SELECT email, v::text FROM (
+            SELECT id, email, custom_fields -> %(name)s AS v FROM {Contact._meta.db_table}
+            WHERE custom_fields ? %(name)s
+        ) AS stored
+        WHERE jsonb_typeof(v) <> 'null' AND NOT ({_FITS[field.type]})
+        ORDER BY id LIMIT %(limit)s
+    """
+    params: dict[str, Any] = {
+        "name": field.name,
+        "limit": limit,
+        "options": [option.lower() for option in field.options],
+    }
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [(email, value[:60]) for email, value in cursor.fetchall()]

@@ -68,6 +68,21 @@ class EmailTaken(ValueError):
 
 
 @transaction.atomic
+def contact_create(*, data: dict[str, Any]) -> Contact:
+    """A new contact from `data` as `contact_clean` returns it, with its tags and
+    groups by name (new names are created). Raises EmailTaken when the email (in
+    any case) is another contact's."""
+    fields = {name: value for name, value in data.items() if name not in ("tags", "groups")}
+    try:
+        with transaction.atomic():
+            contact = Contact.objects.create(**fields)
+    except IntegrityError:
+        raise EmailTaken(data.get("email", "")) from None
+    _set_names(contact, data)
+    return contact
+
+
+@transaction.atomic
 def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
     """Change the given fields of one contact (`data` as `contact_clean(partial=True)`
     returns it); `tags` and `groups`, when given, become exactly those names.
@@ -81,14 +96,19 @@ def contact_update(*, contact: Contact, data: dict[str, Any]) -> Contact:
                 Contact.objects.filter(pk=contact.pk).update(**fields, updated_at=timezone.now())
         except IntegrityError:
             raise EmailTaken(data.get("email", "")) from None
+    _set_names(contact, data)
+    contact.refresh_from_db()
+    return contact
+
+
+def _set_names(contact: Contact, data: dict[str, Any]) -> None:
+    """`tags` and `groups`, when given, become exactly those names."""
     if "tags" in data:
         _set_links(ContactTag, "tag_id", contact, names_to_ids(Tag, data["tags"]).values())
     if "groups" in data:
         _set_links(
             GroupMembership, "group_id", contact, names_to_ids(Group, data["groups"]).values()
         )
-    contact.refresh_from_db()
-    return contact
 
 
 def _set_links(model, column: str, contact: Contact, ids: Iterable[int]) -> None:

@@ -23,7 +23,7 @@ from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from .db import tag_ids_written_by_caller
-from .models import Contact, ContactTag, Group, GroupMembership, Tag
+from .models import Contact, ContactTag, CustomField, Group, GroupMembership, Tag
 from .validation import (
     BOOLEAN_FIELDS,
     TEXT_FIELDS,
@@ -109,9 +109,10 @@ def contacts_upsert(*, items: list[Any], now: dt.datetime | None = None) -> list
     results: dict[int, UpsertResult] = {}
     valid: list[tuple[int, dict]] = []
     seen: dict[str, int] = {}
+    types = CustomField.registry()  # read once for every item
     for index, raw in enumerate(items):
         try:
-            data = contact_clean(raw)
+            data = contact_clean(raw, types=types)
         except ContactInvalid as exc:
             email = raw.get("email") if isinstance(raw, dict) else None
             if not isinstance(email, str) or UNSTORABLE.search(email):

@@ -1,9 +1,15 @@
 from django.urls import path
 
-from . import views
+from .views import contacts, fields
 
 app_name = "contacts"
 urlpatterns = [
-    path("", views.contact_list, name="list"),
-    path("<int:contact_id>/", views.contact_detail, name="detail"),
+    path("", contacts.contact_list, name="list"),
+    path("new", contacts.contact_new, name="new"),
+    path("<int:contact_id>/", contacts.contact_detail, name="detail"),
+    path("<int:contact_id>/edit", contacts.contact_edit, name="edit"),
+    path("<int:contact_id>/delete", contacts.contact_delete, name="delete"),
+    path("fields/", fields.field_list, name="fields"),
+    path("fields/<int:field_id>/edit", fields.field_edit, name="field-edit"),
+    path("fields/<int:field_id>/delete", fields.field_delete, name="field-delete"),
 ]

@@ -19,7 +19,8 @@ from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 from django.utils.dateparse import parse_date, parse_datetime
 
-from .models import Contact, normalise_custom_fields
+from .custom_fields import FieldTypes, WrongTypes, normalise_custom_fields, typed_custom_fields
+from .models import Contact, CustomField
 
 MAX_NAMES_PER_CONTACT = 100
 MAX_CUSTOM_FIELDS = 100
@@ -72,10 +73,14 @@ class ContactInvalid(ValueError):
         super().__init__("; ".join(f"{e.path}: {e.message}" for e in errors))
 
 
-def contact_clean(raw: Any, *, partial: bool = False) -> dict[str, Any]:
+def contact_clean(
+    raw: Any, *, partial: bool = False, types: FieldTypes | None = None
+) -> dict[str, Any]:
     """The writable fields of one contact as given, checked and normalised.
 
-    Only the keys present come back (an update changes only those). Raises
+    Only the keys present come back (an update changes only those). Registered
+    custom fields are checked against their type (`types`, the registry; read here
+    when not given, so a caller checking many contacts reads it once). Raises
     ContactInvalid listing every problem; never anything else, whatever `raw` is.
     """
     if not isinstance(raw, dict):
@@ -95,6 +100,13 @@ def contact_clean(raw: Any, *, partial: bool = False) -> dict[str, Any]:
             clean[key] = _CLEANERS[key](value)
         except _Invalid as exc:
             errors.append(FieldError(key, str(exc)))
+    if "custom_fields" in clean:
+        try:
+            clean["custom_fields"] = typed_custom_fields(
+                clean["custom_fields"], CustomField.registry() if types is None else types
+            )
+        except WrongTypes as exc:
+            errors += [FieldError(f"custom_fields.{n}", m) for n, m in exc.problems.items()]
     if not partial and "email" not in raw:
         errors.append(FieldError("email", "Enter an email address."))
     if errors:

@@ -9,7 +9,7 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 
-from contacts.models import Contact, Tag
+from contacts.models import Contact, CustomField, Tag
 
 from .factories import ContactFactory, GroupFactory, TagFactory
 
@@ -275,3 +275,30 @@ def test_the_admin_refuses_names_that_are_one_once_stripped_and_keeps_the_text(a
     ]
     assert json.loads(form["custom_fields"].value()) == json.loads(text)  # shown again, indented
     assert Contact.objects.get(pk=contact.pk).custom_fields == {"plan": "free"}
+
+
+# Registered custom fields (issue 16.2): the admin checks types like every writer.
+
+
+def test_the_admin_refuses_a_value_of_a_registered_fields_wrong_type(admin_client_):
+    CustomField.objects.create(name="seats", type="number")
+    contact = ContactFactory(custom_fields={"seats": 3})
+    response = change_contact(admin_client_, contact, '{"seats": "three"}')
+    assert response.status_code == 200
+    assert "Custom field 'seats' is a number: send it without quotes, e.g. 12." in (
+        custom_fields_errors(response)
+    )
+    contact.refresh_from_db()
+    assert contact.custom_fields == {"seats": 3}
+
+
+def test_the_admin_registers_a_field_with_the_dashboards_checks(admin_client_):
+    ContactFactory(email="ann@example.com", custom_fields={"vip": "yes"})
+    add = reverse("admin:contacts_customfield_add")
+    response = admin_client_.post(add, {"name": "vip", "label": "", "type": "boolean"})
+    assert response.status_code == 200
+    assert "ann@example.com" in str(response.context["adminform"].form.errors["type"])
+    assert not CustomField.objects.exists()
+    response = admin_client_.post(add, {"name": "vip", "label": "", "type": "text"})
+    assert response.status_code == 302
+    assert CustomField.objects.get().label == "vip"

@@ -2,6 +2,9 @@ from __future__ import annotations
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
+
+from tests.mailing.factories import DeliveryFactory
 
 from .factories import ContactFactory, GroupFactory, TagFactory
 
@@ -56,3 +59,34 @@ def test_it_lists_the_segments_the_contact_is_in_now(marketer_client, marketer):
     body = marketer_client.get(contact.get_absolute_url()).content.decode()
     segments = body.split('id="contact-segments"')[1].split("</ul>")[0]
     assert "High" in segments and "Low" not in segments
+
+
+def test_it_lists_the_mailings_sent_to_the_contact_newest_first(marketer_client):
+    contact = ContactFactory()
+    sent_at = timezone.now()
+    DeliveryFactory(
+        contact=contact, mailing__subject="Spring launch", status="sent", sent_at=sent_at
+    )
+    DeliveryFactory(
+        contact=contact,
+        mailing__subject="Summer sale",
+        status="failed",
+        last_error="550 no such user",
+    )
+    DeliveryFactory(mailing__subject="Someone else's")
+    body = marketer_client.get(contact.get_absolute_url()).content.decode()
+    assert body.index("Summer sale") < body.index("Spring launch")
+    assert "550 no such user" in body and "Someone else" not in body
+    assert sent_at.strftime("%-d %b %Y %H:%M") in body
+
+
+def test_a_contact_no_mailing_reached_says_so(marketer_client):
+    body = marketer_client.get(ContactFactory().get_absolute_url()).content.decode()
+    assert "No mailing has been sent to this contact yet." in body
+
+
+def test_the_page_links_to_edit_and_delete(marketer_client):
+    contact = ContactFactory()
+    body = marketer_client.get(contact.get_absolute_url()).content.decode()
+    assert f'href="{reverse("contacts:edit", args=[contact.pk])}"' in body
+    assert f'href="{reverse("contacts:delete", args=[contact.pk])}"' in body
