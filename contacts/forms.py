@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from .custom_fields import FieldType
-from .models import Contact, CustomField, Tag
+from .models import Contact, CustomField, Group, Tag
 from .selectors import stored_values_not_fitting
 
 
@@ -13,6 +13,9 @@ class ContactFilterForm(forms.Form):
     q = forms.CharField(required=False, max_length=200, label="Search")
     tag = forms.ModelChoiceField(
         queryset=Tag.objects.all(), required=False, to_field_name="name", empty_label="Any tag"
+    )
+    group = forms.ModelChoiceField(
+        queryset=Group.objects.all(), required=False, to_field_name="name", empty_label="Any group"
     )
     status = forms.ChoiceField(
         choices=[("", "Any status"), *Contact.Status.choices], required=False
@@ -27,6 +30,9 @@ class ContactFilterForm(forms.Form):
         )
         self.fields["tag"].error_messages["invalid_choice"] = (
             "There is no tag with that name; pick one from the list."
+        )
+        self.fields["group"].error_messages["invalid_choice"] = (
+            "There is no group with that name; pick one from the list."
         )
 
     def value(self, name: str):
@@ -89,3 +95,12 @@ class CustomFieldForm(forms.ModelForm):
                     "correct those values first.",
                 )
         return cleaned
+
+
+class GroupForm(forms.ModelForm):
+    """Create or rename a group (a static list)."""
+
+    class Meta:
+        model = Group
+        fields = ["name", "description"]
+        widgets = {"description": forms.Textarea(attrs={"rows": 2})}

@@ -32,7 +32,12 @@ class Tag(models.Model):
         ordering = ["name"]
         constraints = [
             # Tag names are unique whatever their case: "VIP" is "vip".
-            models.UniqueConstraint(Lower("name"), name="tag_name_ci_unique"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="tag_name_ci_unique",
+                violation_error_message="There is a tag with this name already "
+                "(names are the same in any case).",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -49,7 +54,12 @@ class Group(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(Lower("name"), name="group_name_ci_unique"),
+            models.UniqueConstraint(
+                Lower("name"),
+                name="group_name_ci_unique",
+                violation_error_message="There is a group with this name already "
+                "(names are the same in any case).",
+            ),
         ]
 
     def __str__(self) -> str:

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import contacts, fields
+from .views import contacts, fields, groups
 
 app_name = "contacts"
 urlpatterns = [
@@ -10,6 +10,8 @@ urlpatterns = [
     path("<int:contact_id>/edit", contacts.contact_edit, name="edit"),
     path("<int:contact_id>/delete", contacts.contact_delete, name="delete"),
     path("fields/", fields.field_list, name="fields"),
+    path("groups/", groups.group_list, name="groups"),
+    path("groups/<int:group_id>/edit", groups.group_edit, name="group-edit"),
     path("fields/<int:field_id>/edit", fields.field_edit, name="field-edit"),
     path("fields/<int:field_id>/delete", fields.field_delete, name="field-delete"),
 ]

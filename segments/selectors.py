@@ -13,7 +13,7 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from contacts.models import Contact
+from contacts.models import Contact, Group
 
 from .compile import compile_filter
 from .models import ContactSegment
@@ -129,10 +129,22 @@ def segment_rows(segments: list[ContactSegment], *, history: int = 20) -> list[S
 
 def segments_using(segment: ContactSegment) -> list[ContactSegment]:
     """Segments whose rules say `in_segment`/`not_in_segment` this one."""
-    from .rules.parse import segment_refs
+    return _segments_naming("segment", segment.pk, exclude=segment.pk)
 
-    others = ContactSegment.objects.exclude(pk=segment.pk).only("id", "name", "filter_json")
-    return [other for other in others if segment.pk in set(segment_refs(other.filter_json))]
+
+def segments_using_group(group: Group) -> list[ContactSegment]:
+    """Segments whose rules say `in_group`/`not_in_group` this group."""
+    return _segments_naming("group", group.pk)
+
+
+def _segments_naming(field: str, pk: int, *, exclude: int | None = None) -> list[ContactSegment]:
+    # Segments are few (hundreds at most): their trees are read, not searched in SQL.
+    from .rules.parse import references
+
+    segments = ContactSegment.objects.only("id", "name", "filter_json")
+    if exclude is not None:
+        segments = segments.exclude(pk=exclude)
+    return [s for s in segments if pk in set(references(s.filter_json, field))]
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,7 @@ from .selectors import (
     preview,
     segment_rows,
     segments_using,
+    segments_using_group,
 )
 
 
@@ -99,6 +100,25 @@ def segment_delete(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
         request,
         "segments/segment_delete.html",
         {"segment": segment, "users": users},
+        status=409 if request.method == "POST" else 200,
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def group_delete(request: HttpRequest, group_id: int) -> HttpResponse:
+    """A contacts page (/contacts/groups/<id>/delete) served here: only segments know
+    which segments name a group, and a group they use cannot go (their rules would
+    stop working)."""
+    group = get_object_or_404(Group, pk=group_id)
+    users = segments_using_group(group)
+    if request.method == "POST" and not users:
+        group.delete()
+        messages.success(request, f"Deleted the group “{group.name}”; its contacts stay.")
+        return redirect("contacts:groups")
+    return render(
+        request,
+        "contacts/group_delete.html",
+        {"group": group, "users": users},
         status=409 if request.method == "POST" else 200,
     )
 

@@ -25,7 +25,7 @@ class Migration(migrations.Migration):
             ],
             options={
                 'ordering': ['name'],
-                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='custom_field_name_ci_unique')],
+                'constraints': [models.UniqueConstraint(django.db.models.functions.text.Lower('name'), name='custom_field_name_ci_unique', violation_error_message='There is a field with this name already (names are the same in any case).')],
             },
         ),
     ]

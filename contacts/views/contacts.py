@@ -29,15 +29,16 @@ def _get_contact_for_user(request: HttpRequest, contact_id: int) -> Contact:
 def contact_list(request: HtmxHttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET)
     form.is_valid()  # invalid fields are shown with their errors and ignored
-    q, tag, status = form.value("q") or "", form.value("tag"), form.value("status") or ""
-    contacts = contact_search(q=q, tag=tag, status=status)
+    q, status = form.value("q") or "", form.value("status") or ""
+    tag, group = form.value("tag"), form.value("group")
+    contacts = contact_search(q=q, tag=tag, group=group, status=status)
     page = keyset_page(
         contacts,
         size=settings.CONTACTS_PER_PAGE,
         after=form.value("after"),
         before=form.value("before"),
     )
-    filtered = bool(q or tag or status)
+    filtered = bool(q or tag or group or status)
     context = {
         "form": form,
         "page": page,

@@ -424,7 +424,7 @@ def _segment_uses(lookup: RuleLookup, start_id: int, target_id: int) -> bool:
         rows = [segment.filter_json for segment in lookup.segments(frontier).values()]
         frontier = set()
         for filter_json in rows:
-            for ref in segment_refs(filter_json):
+            for ref in references(filter_json, "segment"):
                 if ref == target_id:
                     return True
                 if ref not in seen:
@@ -432,15 +432,17 @@ def _segment_uses(lookup: RuleLookup, start_id: int, target_id: int) -> bool:
     return False
 
 
-def segment_refs(tree: Any) -> Iterable[int]:
+def references(tree: Any, field: str) -> Iterable[int]:
+    """The ids a saved (canonical) tree names in conditions on `field` ("segment" or
+    "group"), at any depth."""
     if not isinstance(tree, dict):
         return
     for rule in tree.get("rules", []):
         if isinstance(rule, dict) and "rules" in rule:
-            yield from segment_refs(rule)
+            yield from references(rule, field)
         elif (
             isinstance(rule, dict)
-            and rule.get("field") == "segment"
+            and rule.get("field") == field
             and isinstance(rule.get("value"), int)
         ):
             yield rule["value"]

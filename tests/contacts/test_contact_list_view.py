@@ -4,7 +4,7 @@ import pytest
 from django.test import override_settings
 from django.urls import reverse
 
-from .factories import ContactFactory, TagFactory
+from .factories import ContactFactory, GroupFactory, TagFactory
 
 pytestmark = pytest.mark.django_db
 URL = reverse("contacts:list")
@@ -196,3 +196,16 @@ def test_clear_gets_the_whole_unfiltered_page(marketer_client):
     assert "<html" in body and 'id="id_q"' in body
     assert 'id="clear-filters"' not in body
     assert "hx-swap-oob" not in body
+
+
+def test_the_group_filter_shows_the_groups_members(marketer_client):
+    board = GroupFactory(name="Board")
+    ContactFactory(email="member@example.com", groups=[board])
+    ContactFactory(email="outsider@example.com")
+    body = marketer_client.get(reverse("contacts:list"), {"group": "Board"}).content.decode()
+    assert "member@example.com" in body and "outsider@example.com" not in body
+
+
+def test_an_unknown_group_filter_says_so(marketer_client):
+    body = marketer_client.get(reverse("contacts:list"), {"group": "Nope"}).content.decode()
+    assert "There is no group with that name; pick one from the list." in body
