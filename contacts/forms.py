@@ -3,7 +3,7 @@ from __future__ import annotations
 from django import forms
 
 from .custom_fields import FieldType
-from .models import Contact, CustomField, Group, Tag
+from .models import BulkAction, Contact, CustomField, Group, Tag
 from .selectors import stored_values_not_fitting
 
 
@@ -104,3 +104,48 @@ class GroupForm(forms.ModelForm):
         model = Group
         fields = ["name", "description"]
         widgets = {"description": forms.Textarea(attrs={"rows": 2})}
+
+
+class BulkActionForm(forms.Form):
+    """A bulk action from the contacts list: what to do, with which tag or group,
+    to the ticked contacts or to every contact matching the list's filters (sent
+    along as the filter form's own fields)."""
+
+    NEEDS_NAME = {"add_tag", "remove_tag", "add_to_group", "remove_from_group"}
+
+    action = forms.ChoiceField(choices=BulkAction.Action.choices)
+    name = forms.CharField(required=False, max_length=200, label="Tag or group")
+    scope = forms.ChoiceField(
+        choices=[("selected", "The ticked contacts"), ("all", "All matching")]
+    )
+    ids = forms.Field(required=False, widget=forms.MultipleHiddenInput)
+    confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+
+    def clean_ids(self) -> list[int]:
+        sent = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
+        try:
+            ids = sorted({int(value) for value in sent})
+        except ValueError:
+            message = "The ticked rows are not contacts; reload the page."
+            raise forms.ValidationError(message) from None
+        if len(ids) > 1000:
+            raise forms.ValidationError("Tick at most 1,000 contacts, or apply to all matching.")
+        return ids
+
+    def clean(self):
+        super().clean()
+        cleaned = self.cleaned_data
+        action, name = cleaned.get("action"), (cleaned.get("name") or "").strip()
+        cleaned["name"] = name
+        if action in self.NEEDS_NAME and not name:
+            kind = "tag" if "tag" in action else "group"
+            self.add_error("name", f"Name the {kind}.")
+        elif action in ("remove_tag", "remove_from_group"):
+            model = Tag if action == "remove_tag" else Group
+            if not model.objects.filter(name__iexact=name).exists():
+                kind = "tag" if model is Tag else "group"
+                self.add_error("name", f"There is no {kind} named “{name}”.")
+        ticked = cleaned.get("ids")
+        if cleaned.get("scope") == "selected" and not ticked and "ids" not in self.errors:
+            self.add_error("ids", "Tick at least one contact, or apply to all matching.")
+        return cleaned

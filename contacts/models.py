@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import copy
 
+from django.conf import settings
 from django.contrib.postgres.fields import ArrayField
 from django.contrib.postgres.indexes import GinIndex, OpClass
 from django.core.exceptions import ValidationError
@@ -372,3 +373,46 @@ class GroupMembership(models.Model):
     def __str__(self) -> str:
         # The label of a row in the contact's "groups" inline (which select_related()s it).
         return self.group.name
+
+
+class BulkAction(models.Model):
+    """One bulk action over a selection of contacts (contacts/bulk.py), with its
+    progress: a large one runs in the background in batches, newest contacts first,
+    and `cursor` (the lowest id done) is where a retried task goes on."""
+
+    class Action(models.TextChoices):
+        ADD_TAG = "add_tag", "Add tag"
+        REMOVE_TAG = "remove_tag", "Remove tag"
+        ADD_TO_GROUP = "add_to_group", "Add to group"
+        REMOVE_FROM_GROUP = "remove_from_group", "Remove from group"
+        UNSUBSCRIBE = "unsubscribe", "Unsubscribe"
+        DELETE = "delete", "Delete"
+
+    class Status(models.TextChoices):
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Running"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    action = models.CharField(max_length=20, choices=Action.choices)
+    tag = models.ForeignKey(Tag, null=True, blank=True, on_delete=models.SET_NULL)
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL)
+    # {"ids": [...]} or {"filter": {"q", "tag", "group", "status"}} (the contacts list's).
+    selection = models.JSONField()
+    total = models.PositiveIntegerField(help_text="Contacts selected when it was confirmed.")
+    done = models.PositiveIntegerField(default=0)
+    changed = models.PositiveIntegerField(default=0)
+    cursor = models.BigIntegerField(null=True, blank=True)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_action_display()} ({self.done}/{self.total})"

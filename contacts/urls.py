@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import contacts, fields, groups
+from .views import bulk, contacts, fields, groups
 
 app_name = "contacts"
 urlpatterns = [
@@ -9,6 +9,8 @@ urlpatterns = [
     path("<int:contact_id>/", contacts.contact_detail, name="detail"),
     path("<int:contact_id>/edit", contacts.contact_edit, name="edit"),
     path("<int:contact_id>/delete", contacts.contact_delete, name="delete"),
+    path("bulk", bulk.bulk_action, name="bulk"),
+    path("bulk/<int:job_id>/", bulk.bulk_job, name="bulk-job"),
     path("fields/", fields.field_list, name="fields"),
     path("groups/", groups.group_list, name="groups"),
     path("groups/<int:group_id>/edit", groups.group_edit, name="group-edit"),

@@ -15,7 +15,7 @@ from config.http import HtmxHttpRequest
 from ..contact_form import ContactForm
 from ..counting import capped_count, table_estimate
 from ..forms import ContactFilterForm
-from ..models import Contact, Tag
+from ..models import BulkAction, Contact, Group, Tag
 from ..selectors import contact_search, keyset_page
 from ..services import EmailTaken, contact_create, contact_update
 
@@ -46,6 +46,12 @@ def contact_list(request: HtmxHttpRequest) -> HttpResponse:
         # An unfiltered total is the planner's estimate; a filtered one stops counting at 10,000.
         "total": capped_count(contacts) if filtered else table_estimate(Contact),
         "query_string": _filters_query_string(request),
+        "bulk_actions": BulkAction.Action.choices,
+        # Suggestions for the bulk bar's name box: the tags and groups there are.
+        "bulk_names": [
+            *Tag.objects.order_by(Lower("name")).values_list("name", flat=True)[:300],
+            *Group.objects.order_by(Lower("name")).values_list("name", flat=True)[:300],
+        ],
     }
     template_name = "contacts/contact_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
