@@ -57,6 +57,7 @@ urlpatterns = [
     *route("mailings", mailings.MailingListView.as_view(), "mailings"),
     *route("mailings/<id:mailing_id>", mailings.MailingDetailView.as_view(), "mailing"),
     *route("contacts", contacts.ContactListView.as_view(), "contacts"),
+    *route("contacts/export", contacts.ContactExportView.as_view(), "contacts-export"),
     *route("contacts/<id:contact_id>", contacts.ContactDetailView.as_view(), "contact"),
     *route("tags", lists.TagListView.as_view(), "tags"),
     *route("groups", lists.GroupListView.as_view(), "groups"),

@@ -6,6 +6,7 @@ app_name = "contacts"
 urlpatterns = [
     path("", contacts.contact_list, name="list"),
     path("new", contacts.contact_new, name="new"),
+    path("export", contacts.contact_export, name="export"),
     path("<int:contact_id>/", contacts.contact_detail, name="detail"),
     path("<int:contact_id>/edit", contacts.contact_edit, name="edit"),
     path("<int:contact_id>/delete", contacts.contact_delete, name="delete"),

@@ -12,6 +12,7 @@ urlpatterns = [
     path("segments/<int:segment_id>/run", views.segment_run, name="run"),
     path("segments/<int:segment_id>/duplicate", views.segment_duplicate, name="duplicate"),
     path("segments/<int:segment_id>/delete", views.segment_delete, name="delete"),
+    path("segments/<int:segment_id>/export", views.segment_export, name="export"),
     # A contacts page that needs to know which segments use the group (see the view).
     path("groups/<int:group_id>/delete", views.group_delete, name="group-delete"),
 ]

@@ -8,14 +8,16 @@ from dataclasses import dataclass, field
 from django.conf import settings
 from django.contrib import messages
 from django.core.exceptions import ValidationError
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.text import slugify
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 from django_htmx.http import HttpResponseClientRedirect, trigger_client_event
 
 from config.http import AuthenticatedHtmxHttpRequest, HtmxHttpRequest
 from contacts.counting import table_estimate
+from contacts.export import csv_response, export_csv
 from contacts.models import Contact, Group, Tag
 
 from . import services
@@ -39,6 +41,7 @@ from .selectors import (
     Preview,
     display_names,
     preview,
+    segment_contacts,
     segment_rows,
     segments_using,
     segments_using_group,
@@ -102,6 +105,20 @@ def segment_delete(request: HtmxHttpRequest, segment_id: int) -> HttpResponse:
         {"segment": segment, "users": users},
         status=409 if request.method == "POST" else 200,
     )
+
+
+@require_GET
+def segment_export(request: HttpRequest, segment_id: int) -> HttpResponse | StreamingHttpResponse:
+    """The segment's members now, as CSV (contacts/export.py); 409 with the reason
+    when its saved rules no longer work."""
+    segment = _get_segment_for_user(request, segment_id)
+    try:
+        contacts = segment_contacts(segment)
+    except RuleErrors as exc:
+        reasons = "; ".join(error.message for error in exc.errors)
+        messages.error(request, f"“{segment.name}” cannot be exported: {reasons}")
+        return redirect("segments:list")
+    return csv_response(export_csv(contacts), slugify(segment.name) or "segment")
 
 
 @require_http_methods(["GET", "POST"])

@@ -19,7 +19,7 @@ OPERATIONS = {
     ("get", "/api/segments/{segment_id}/contacts"), ("get", "/api/segments/contacts"),
     ("post", "/api/segments/preview"), ("post", "/api/segments/{segment_id}/send"),
     ("get", "/api/mailings"), ("get", "/api/mailings/{mailing_id}"),
-    ("get", "/api/contacts"), ("post", "/api/contacts"),
+    ("get", "/api/contacts"), ("post", "/api/contacts"), ("get", "/api/contacts/export"),
     ("get", "/api/contacts/{contact_id}"), ("patch", "/api/contacts/{contact_id}"),
     ("delete", "/api/contacts/{contact_id}"),
     ("get", "/api/tags"), ("post", "/api/tags"), ("get", "/api/groups"), ("post", "/api/groups"),
