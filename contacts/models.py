@@ -25,6 +25,16 @@ from django.utils import timezone
 from . import custom_fields as typed
 
 
+def _unique_name(constraint: str, thing: str) -> models.UniqueConstraint:
+    """A name unique whatever its case ("VIP" is "vip"), and a clash said in words."""
+    return models.UniqueConstraint(
+        Lower("name"),
+        name=constraint,
+        violation_error_message=f"There is a {thing} with this name already "
+        "(names are the same in any case).",
+    )
+
+
 class Tag(models.Model):
     name = models.CharField(max_length=100)
     created_at = models.DateTimeField(default=timezone.now)
@@ -33,12 +43,7 @@ class Tag(models.Model):
         ordering = ["name"]
         constraints = [
             # Tag names are unique whatever their case: "VIP" is "vip".
-            models.UniqueConstraint(
-                Lower("name"),
-                name="tag_name_ci_unique",
-                violation_error_message="There is a tag with this name already "
-                "(names are the same in any case).",
-            ),
+            _unique_name("tag_name_ci_unique", "tag"),
         ]
 
     def __str__(self) -> str:
@@ -55,12 +60,7 @@ class Group(models.Model):
     class Meta:
         ordering = ["name"]
         constraints = [
-            models.UniqueConstraint(
-                Lower("name"),
-                name="group_name_ci_unique",
-                violation_error_message="There is a group with this name already "
-                "(names are the same in any case).",
-            ),
+            _unique_name("group_name_ci_unique", "group"),
         ]
 
     def __str__(self) -> str:
@@ -105,12 +105,7 @@ class CustomField(models.Model):
         constraints = [
             # One field per name whatever its case: "Plan" would be a second field to
             # nobody but the rules, so writes of it are refused (custom_fields.py).
-            models.UniqueConstraint(
-                Lower("name"),
-                name="custom_field_name_ci_unique",
-                violation_error_message="There is a field with this name already "
-                "(names are the same in any case).",
-            ),
+            _unique_name("custom_field_name_ci_unique", "field"),
         ]
 
     def __str__(self) -> str:

@@ -32,7 +32,7 @@ pytestmark = pytest.mark.browser
 LIST = "/contacts/segments"
 DESKTOPS = [(1280, 800), (1366, 768), (1920, 1080)]
 PHONE = (390, 844)
-ACTIONS = ["Send", "Run now", "Edit", "Duplicate", "Delete"]
+ACTIONS = ["Send", "Run now", "Edit", "Export", "Duplicate", "Delete"]
 LONG_RULES = {
     "match": "all",
     "rules": [
@@ -149,3 +149,23 @@ def test_run_now_on_a_phone_keeps_the_row_on_screen(logged_in_page: Page, segmen
     expect(row.locator(".last-count")).to_have_text("4")
     assert_every_action_on_screen(page, segments)
     assert sideways_scroll(page) == 0
+
+
+def test_exporting_a_segment_downloads_its_members_as_csv(logged_in_page: Page):
+    """Issue 16.6: the Export action of a segment's row gives its members now."""
+    segment = services.segment_create(
+        name="High scorers",
+        filter_json=[{"field": "leadScore", "op": "gte", "value": 70}],
+        user=None,
+    )
+    ContactFactory(email="high@example.com", lead_score=90)
+    ContactFactory(email="low@example.com", lead_score=10)
+    page = logged_in_page
+    page.goto(LIST)
+    with page.expect_download() as download_info:
+        page.locator(f"#segment-{segment.pk}").get_by_role("link", name="Export").click()
+    download = download_info.value
+    assert download.suggested_filename.startswith("high-scorers-")
+    lines = download.path().read_text(encoding="utf-8").splitlines()
+    assert lines[0].startswith("email,first_name,")
+    assert [line.split(",")[0] for line in lines[1:]] == ["high@example.com"]
