@@ -7,11 +7,12 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.functional import lazy
 
-from contacts.admin import PrettyJSONField
+from contacts.admin import GroupAdmin, PrettyJSONField
+from contacts.models import Group
 
 from .models import ContactSegment, SegmentEvaluation
 from .rules import FIELDS, RuleErrors, describe_filter, parse_filter
-from .selectors import segments_using
+from .selectors import segments_using, segments_using_group
 from .services import segment_evaluate
 
 
@@ -115,3 +116,22 @@ class ContactSegmentAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{segment}: {exc}", messages.ERROR)
             else:
                 self.message_user(request, f"{segment}: {count:,} contacts match now.")
+
+
+class GroupInSegmentsAdmin(GroupAdmin):
+    """The contacts admin's groups, but a group that segments name is not deleted
+    (their rules would stop working): the admin lists them as what protects it,
+    as the dashboard's delete page does. Registered here: only segments know."""
+
+    def get_deleted_objects(self, objs, request):
+        deleted, counts, perms_needed, protected = super().get_deleted_objects(objs, request)
+        for group in objs:
+            for segment in segments_using_group(group):
+                protected.append(
+                    f"Segment “{segment.name}”, whose rules use the group “{group.name}”"
+                )
+        return deleted, counts, perms_needed, protected
+
+
+admin.site.unregister(Group)
+admin.site.register(Group, GroupInSegmentsAdmin)

@@ -6,9 +6,11 @@ import pytest
 from django.contrib.admin.helpers import ACTION_CHECKBOX_NAME
 from django.urls import reverse
 
+from contacts.models import Group
 from segments.models import ContactSegment, SegmentEvaluation
 
-from ..contacts.factories import ContactFactory
+from ..contacts.factories import ContactFactory, GroupFactory
+from .factories import SegmentFactory
 
 pytestmark = pytest.mark.django_db
 ADD = reverse("admin:segments_contactsegment_add")
@@ -201,3 +203,22 @@ def test_the_change_form_shows_the_rules_indented_in_a_monospace_box_with_help(a
     assert 'class="flock-json"' in page
     assert "css/admin.css" in page
     assert "Example:" in page and "leadScore" in page
+
+
+def test_a_group_that_a_segment_uses_cannot_be_deleted_in_the_admin(admin_client_):
+    group = GroupFactory(name="Board")
+    SegmentFactory(
+        name="Board members", filter_json=[{"field": "group", "op": "in_group", "value": "Board"}]
+    )
+    unused = GroupFactory(name="Unused")
+    delete_url = reverse("admin:contacts_group_delete", args=[group.pk])
+    page = admin_client_.get(delete_url).content.decode()
+    assert "Segment “Board members”, whose rules use the group “Board”" in page
+    admin_client_.post(delete_url, {"post": "yes"})
+    changelist = reverse("admin:contacts_group_changelist")
+    admin_client_.post(
+        changelist, {"action": "delete_selected", ACTION_CHECKBOX_NAME: [group.pk], "post": "yes"}
+    )
+    assert Group.objects.filter(pk=group.pk).exists()
+    admin_client_.post(reverse("admin:contacts_group_delete", args=[unused.pk]), {"post": "yes"})
+    assert not Group.objects.filter(pk=unused.pk).exists()
