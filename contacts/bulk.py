@@ -57,7 +57,11 @@ def bulk_action_create(
         action=action, selection=selection, total=total, tag=tag, group=group, created_by=user
     )
     if total <= BATCH:
-        bulk_action_run(job=job)
+        try:
+            bulk_action_run(job=job)
+        except Exception as exc:
+            bulk_action_fail(job_id=job.pk, error=f"{type(exc).__name__}: {exc}")
+            raise
         job.refresh_from_db()
     else:
         # Imported here: tasks.py imports this module.
@@ -109,7 +113,8 @@ def _add_tag(job: BulkAction, ids: list[int]) -> int:
         # Raw: one INSERT for the batch; the triggers of migration 0003 keep tag_ids.
         cursor.execute(
             f"INSERT INTO {ContactTag._meta.db_table} (contact_id, tag_id) "
-            "SELECT id, %s FROM unnest(%s::bigint[]) AS id ON CONFLICT DO NOTHING",
+            f"SELECT c.id, %s FROM {Contact._meta.db_table} c WHERE c.id = ANY(%s) "
+            "ON CONFLICT DO NOTHING",  # the join skips a contact deleted meanwhile
             [job.tag_id, ids],
         )
         return cursor.rowcount

@@ -76,7 +76,7 @@ class ContactForm(forms.Form):
     )
     tags = forms.CharField(
         required=False,
-        max_length=5000,
+        max_length=20_000,  # up to 100 tags of 100 characters, as the API takes
         help_text="Separated by commas; new names become new tags.",
         widget=forms.TextInput(attrs={"list": "tag-names", "autocomplete": "off"}),
     )
@@ -103,8 +103,18 @@ class ContactForm(forms.Form):
             kwargs.setdefault("initial", self._initial(contact))
         super().__init__(*args, **kwargs)
         for field in registered:
-            self.fields[PREFIX + field.name] = _custom_widget(field.as_type())
-            self.fields[PREFIX + field.name].label = field.label or field.name
+            widget = self.fields[PREFIX + field.name] = _custom_widget(field.as_type())
+            widget.label = field.label or field.name
+            stored = self.stored.get(field.name)
+            if field.type == CHOICE and stored is not None:
+                shown = _shown(field.name, stored)
+                if shown not in field.options:
+                    # A stored value that is no (exact) option stays selected, so that a
+                    # save does not drop it unseen; it is then read (or refused) as typed.
+                    options = [("", "—"), *((o, o) for o in field.options), (shown, shown)]
+                    widget = self.fields[PREFIX + field.name] = forms.ChoiceField(
+                        required=False, choices=options, label=widget.label
+                    )
         for name in self.stored:
             if name not in self.types:
                 self.fields[PREFIX + name] = forms.CharField(required=False, label=name)
@@ -162,7 +172,8 @@ class ContactForm(forms.Form):
             for name in (*plain, "is_unsubscribed", "is_bounced")
             if name in cleaned
         }
-        if "tags" in cleaned:
+        if "tags" in cleaned and cleaned["tags"] != self.initial.get("tags"):
+            # Only when changed: a tag whose name has a comma is kept by a save as is.
             raw["tags"] = [name.strip() for name in cleaned["tags"].split(",") if name.strip()]
         if "groups" in cleaned:
             raw["groups"] = [group.name for group in cleaned["groups"]]

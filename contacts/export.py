@@ -72,7 +72,8 @@ def export_csv(contacts: QuerySet[Contact]) -> Iterator[bytes]:
         pg = cursor.connection  # the psycopg connection, to quote the custom names
         for key in keys:
             header = key if key not in taken else f"custom:{key}"
-            alias = sql.Identifier(header).as_string(pg)
+            # A % in a name would be read as a placeholder by the client-side binding.
+            alias = sql.Identifier(header).as_string(pg).replace("%", "%%")
             columns.append(f"{_safe('(c.custom_fields ->> %s)')} AS {alias}")
             params += [key, key, key]  # _safe repeats the expression three times
         statement = (

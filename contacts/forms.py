@@ -4,7 +4,7 @@ from django import forms
 
 from .custom_fields import FieldType
 from .models import BulkAction, Contact, CustomField, Group, Tag
-from .selectors import stored_values_not_fitting
+from .selectors import stored_names_in_other_case, stored_values_not_fitting
 
 
 class ContactFilterForm(forms.Form):
@@ -84,6 +84,14 @@ class CustomFieldForm(forms.ModelForm):
             misfits = stored_values_not_fitting(
                 FieldType(name, type_, tuple(cleaned.get("options") or ())), limit=3
             )
+            other_case = stored_names_in_other_case(name, limit=3)
+            if other_case:
+                shown = ", ".join(f"{email} ({key})" for email, key in other_case)
+                self.add_error(
+                    "name",
+                    f"Contacts have this field under another case: {shown}. Rename their "
+                    "key first, or register it in the case they use.",
+                )
             if misfits:
                 shown = ", ".join(f"{email} ({value})" for email, value in misfits)
                 more = " and others" if len(misfits) == 3 else ""
@@ -120,6 +128,8 @@ class BulkActionForm(forms.Form):
     )
     ids = forms.Field(required=False, widget=forms.MultipleHiddenInput)
     confirm = forms.BooleanField(required=False, widget=forms.HiddenInput)
+    # The count the confirmation page asked about: a different count now is asked again.
+    asked = forms.IntegerField(required=False, min_value=0, widget=forms.HiddenInput)
 
     def clean_ids(self) -> list[int]:
         sent = self.data.getlist("ids") if hasattr(self.data, "getlist") else []
@@ -140,6 +150,8 @@ class BulkActionForm(forms.Form):
         if action in self.NEEDS_NAME and not name:
             kind = "tag" if "tag" in action else "group"
             self.add_error("name", f"Name the {kind}.")
+        elif action in ("add_tag", "remove_tag") and len(name) > 100:
+            self.add_error("name", "A tag name has at most 100 characters.")
         elif action in ("remove_tag", "remove_from_group"):
             model = Tag if action == "remove_tag" else Group
             if not model.objects.filter(name__iexact=name).exists():

@@ -146,3 +146,18 @@ def groups_with_sizes() -> list[tuple[Group, int]]:
         .values_list("group_id", "n")
     )
     return [(group, sizes.get(group.pk, 0)) for group in Group.objects.order_by(Lower("name"))]
+
+
+def stored_names_in_other_case(name: str, *, limit: int) -> list[tuple[str, str]]:
+    """Up to `limit` (email, key) of contacts with a custom-field key that is `name`
+    in another case ("Plan" for "plan"): once `name` is registered, writes of such a
+    key are refused, so registering it while they exist is refused too. Raw SQL
+    (jsonb_object_keys); one pass over the contacts."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT c.email, k FROM {Contact._meta.db_table} c, jsonb_object_keys("
+            "CASE WHEN jsonb_typeof(c.custom_fields) = 'object' THEN c.custom_fields "
+            "ELSE '{}' END) AS k WHERE lower(k) = lower(%s) AND k <> %s ORDER BY c.id LIMIT %s",
+            [name, name, limit],
+        )
+        return list(cursor.fetchall())

@@ -29,6 +29,12 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
     filters = ContactFilterForm(request.POST)  # the list's search and filters, sent along
     back = reverse("contacts:list") + _query(filters)
     context: dict = {"form": form, "back": back}
+    if data_scope_all(request) and not filters.is_valid():
+        # A filter that no longer holds (a tag renamed meanwhile) must not widen the
+        # selection to everyone: nothing is done, and the page says why.
+        for errors in filters.errors.values():
+            for error in errors:
+                form.add_error(None, error)
     if not form.is_valid():
         return render(request, "contacts/bulk_confirm.html", context)
     data = form.cleaned_data
@@ -38,7 +44,7 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         selection = {"filter": _saved_filter(filters)}
     total = selection_contacts(selection).count()
     question = bulk_description(data["action"], data["name"], total)
-    if not data["confirm"] or total == 0:
+    if not data["confirm"] or total == 0 or data["asked"] != total:
         context.update(question=question, total=total, filters=filters)
         return render(request, "contacts/bulk_confirm.html", context)
     tag, group = _target(data["action"], data["name"])
@@ -55,6 +61,10 @@ def bulk_action(request: HttpRequest) -> HttpResponse:
         messages.success(request, f"{done} ({job.changed:,} changed).")
         return redirect(back)
     return redirect("contacts:bulk-job", job_id=job.pk)
+
+
+def data_scope_all(request: HttpRequest) -> bool:
+    return request.POST.get("scope") == "all"
 
 
 def _query(filters: ContactFilterForm) -> str:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.db.models.functions import Lower
 from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
 from django.utils.cache import patch_vary_headers
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -140,10 +141,14 @@ def contact_delete(request: HttpRequest, contact_id: int) -> HttpResponse:
 
 
 @require_GET
-def contact_export(request: HttpRequest) -> StreamingHttpResponse:
+def contact_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
     """The contacts of the list's search and filters (a group's, with ?group=) as CSV."""
     form = ContactFilterForm(request.GET)
-    form.is_valid()  # as the list: an invalid filter is ignored
+    if not form.is_valid():
+        # Unlike the list, an export must not quietly widen to everyone.
+        reasons = " ".join(str(error) for errors in form.errors.values() for error in errors)
+        messages.error(request, f"Nothing was exported: {reasons}")
+        return redirect(reverse("contacts:list") + "?" + request.GET.urlencode())
     contacts = contact_search(
         q=form.value("q") or "",
         tag=form.value("tag"),

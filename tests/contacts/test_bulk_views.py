@@ -46,7 +46,14 @@ def test_ticked_contacts_are_asked_about_with_their_count_and_nothing_changes(ma
 def test_confirming_a_small_action_does_it_and_goes_back_to_the_same_list(marketer_client):
     contacts = ContactFactory.create_batch(2, company="Acme")
     ContactFactory(company="Globex")
-    data = {"action": "add_tag", "name": "vip", "scope": "all", "q": "acme", "confirm": "1"}
+    data = {
+        "action": "add_tag",
+        "name": "vip",
+        "scope": "all",
+        "q": "acme",
+        "confirm": "1",
+        "asked": "2",
+    }
     response = marketer_client.post(BULK, data)
     assert response.status_code == 302
     assert response["Location"] == reverse("contacts:list") + "?q=acme"
@@ -73,7 +80,7 @@ def test_a_large_action_is_queued_and_shows_its_progress(
     ContactFactory.create_batch(3)
     with django_capture_on_commit_callbacks() as callbacks:
         response = marketer_client.post(
-            BULK, {"action": "unsubscribe", "scope": "all", "confirm": "1"}
+            BULK, {"action": "unsubscribe", "scope": "all", "confirm": "1", "asked": "3"}
         )
     job = BulkAction.objects.get()
     assert response["Location"] == reverse("contacts:bulk-job", args=[job.pk])
@@ -116,3 +123,29 @@ def test_bad_requests_change_nothing_and_say_why(marketer_client, data, message)
 
 def test_it_requires_login(stranger_client):
     assert stranger_client.post(BULK, {}).status_code == 302
+
+
+def test_a_count_that_changed_since_the_question_is_asked_again(marketer_client):
+    ContactFactory.create_batch(3)
+    data = {"action": "unsubscribe", "scope": "all", "confirm": "1", "asked": "2"}
+    body = marketer_client.post(BULK, data).content.decode()
+    assert "Unsubscribe 3 contacts?" in body
+    assert not Contact.objects.filter(is_unsubscribed=True).exists()
+
+
+def test_a_filter_that_no_longer_holds_does_not_widen_to_everyone(marketer_client):
+    ContactFactory.create_batch(2)
+    data = {"action": "delete", "scope": "all", "tag": "renamed", "confirm": "1", "asked": "2"}
+    body = marketer_client.post(BULK, data).content.decode()
+    assert "There is no tag with that name" in body
+    assert Contact.objects.count() == 2
+
+
+def test_a_tag_name_longer_than_a_tag_can_be_is_refused(marketer_client):
+    ContactFactory()
+    data = {"action": "add_tag", "name": "x" * 150, "scope": "all", "confirm": "1", "asked": "1"}
+    assert (
+        "A tag name has at most 100 characters."
+        in marketer_client.post(BULK, data).content.decode()
+    )
+    assert not Tag.objects.exists()

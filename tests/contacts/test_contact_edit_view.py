@@ -176,3 +176,20 @@ def test_a_save_that_leaves_the_status_alone_asks_nothing(marketer_client):
 
 def test_an_unknown_contact_is_404(marketer_client):
     assert marketer_client.get(reverse("contacts:edit", args=[999999])).status_code == 404
+
+
+def test_a_save_without_changes_keeps_a_tag_whose_name_has_a_comma(marketer_client):
+    contact = ContactFactory(email="ann@example.com", tags=[TagFactory(name="Q1, 2026")])
+    url = reverse("contacts:edit", args=[contact.pk])
+    assert marketer_client.post(url, form_data(tags="Q1, 2026")).status_code == 302
+    assert [tag.name for tag in contact.tags.all()] == ["Q1, 2026"]
+
+
+def test_a_stored_choice_that_is_no_exact_option_is_not_dropped_by_a_save(marketer_client):
+    CustomField.objects.create(name="plan", type="choice", options=["Pro", "Free"])
+    contact = ContactFactory(email="ann@example.com", custom_fields={"plan": "pro"})
+    url = reverse("contacts:edit", args=[contact.pk])
+    assert '<option value="pro" selected>pro</option>' in marketer_client.get(url).content.decode()
+    assert marketer_client.post(url, form_data(**{"custom:plan": "pro"})).status_code == 302
+    contact.refresh_from_db()
+    assert contact.custom_fields == {"plan": "Pro"}  # read as the option it is

@@ -86,3 +86,16 @@ def test_each_group_links_to_its_export(marketer_client):
     GroupFactory(name="Beta testers")
     body = marketer_client.get(reverse("contacts:groups")).content.decode()
     assert f'href="{EXPORT}?group=Beta%20testers"' in body
+
+
+def test_an_unknown_group_exports_nothing_rather_than_everyone(marketer_client):
+    ContactFactory()
+    response = marketer_client.get(EXPORT, {"group": "Renamed"}, follow=True)
+    assert "Nothing was exported: There is no group with that name" in response.content.decode()
+
+
+def test_a_field_name_with_a_percent_sign_is_exported(marketer_client):
+    CustomField.objects.create(name="discount%", type="number")
+    ContactFactory(custom_fields={"discount%": 5})
+    (row,) = rows_of(marketer_client.get(EXPORT))
+    assert row["discount%"] == "5"

@@ -148,3 +148,12 @@ def test_an_unknown_field_is_404(marketer_client):
 def test_the_contacts_list_links_to_the_registry(marketer_client):
     body = marketer_client.get(reverse("contacts:list")).content.decode()
     assert f'href="{FIELDS}"' in body
+
+
+def test_registering_a_name_contacts_have_in_another_case_is_refused(marketer_client):
+    ContactFactory(email="ann@example.com", custom_fields={"Plan": "pro"})
+    response = marketer_client.post(FIELDS, {"name": "plan", "type": "text"})
+    assert "Contacts have this field under another case: ann@example.com (Plan)." in (
+        response.content.decode()
+    )
+    assert not CustomField.objects.exists()
