@@ -48,18 +48,19 @@ def contact_list(request: HtmxHttpRequest) -> HttpResponse:
         # An unfiltered total is the planner's estimate; a filtered one stops counting at 10,000.
         "total": capped_count(contacts) if filtered else table_estimate(Contact),
         "query_string": _filters_query_string(request),
-        "bulk_actions": BulkAction.Action.choices,
-        # Suggestions for the bulk bar's name box: the tags and groups there are.
-        "bulk_names": [
-            *Tag.objects.order_by(Lower("name")).values_list("name", flat=True)[:300],
-            *Group.objects.order_by(Lower("name")).values_list("name", flat=True)[:300],
-        ],
     }
     template_name = "contacts/contact_list.html"
     if request.htmx and not request.htmx.boosted and not request.htmx.history_restore_request:
         template_name += "#results"
         # The form stays on the page while typing: its Clear link comes along out of band.
         context["fragment"] = True
+    else:
+        # The bulk bar is outside the fragment: its choices are read for a whole page only.
+        context["bulk_actions"] = BulkAction.Action.choices
+        context["bulk_names"] = [  # suggestions for its name box: the tags and groups
+            *Tag.objects.order_by(Lower("name")).values_list("name", flat=True)[:300],
+            *Group.objects.order_by(Lower("name")).values_list("name", flat=True)[:300],
+        ]
     response = render(request, template_name, context)
     # The same URL answers with a page or a fragment: caches must keep both apart.
     patch_vary_headers(response, ["HX-Request"])
