@@ -169,6 +169,8 @@ CELERY_TASK_ALWAYS_EAGER = env_bool("CELERY_TASK_ALWAYS_EAGER", False)
 CELERY_BEAT_SCHEDULE: dict = {
     # Claims of a killed worker go back to pending; retries that are due get sent.
     "deliveries-release": {"task": "mailing.tasks.deliveries_release", "schedule": 60.0},
+    # Imports whose worker was killed go on where their last batch ended.
+    "imports-resume": {"task": "contacts.tasks.imports_resume_task", "schedule": 60.0},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -206,6 +208,17 @@ ANYMAIL = {
     for key, value in os.environ.items()
     if key.startswith("ANYMAIL_") and key != "ANYMAIL_ESP"
 }
+
+# --- CSV imports (docs/design.md#imports) ------------------------------------
+# Uploaded files wait here until their import is done; web and workers must share it.
+IMPORT_DIR = Path(env_str("FLOCK_IMPORT_DIR", str(BASE_DIR / ".data" / "imports")))
+# The largest file accepted, as uploaded (a .csv.gz counts packed).
+IMPORT_MAX_BYTES = env_int("FLOCK_IMPORT_MAX_BYTES", 150 * 1024 * 1024, minimum=1)
+# Rows per batch: one transaction each, with the job's progress.
+IMPORT_BATCH = env_int("FLOCK_IMPORT_BATCH", 5000, minimum=1)
+# An import of at least this many rows into an empty contact table builds the
+# indexes once at the end instead of row by row (contacts.db.IndexesSetAside).
+IMPORT_BULK_MIN_ROWS = env_int("FLOCK_IMPORT_BULK_MIN_ROWS", 50_000, minimum=1)
 
 # --- Cache -----------------------------------------------------------------
 # A real shared cache: the API's per-token rate limits must hold across

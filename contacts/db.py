@@ -6,12 +6,22 @@ or remove the ids each INSERT, UPDATE or DELETE of links changed, so tag rules c
 read one indexed array instead of joining the links. Every write of links keeps it
 right without doing anything; the one thing a writer may do is switch the
 triggers off for a statement whose contacts already carry the right array.
+
+A load of many contacts into an empty table sets the indexes aside and builds them
+after (`IndexesSetAside`): built once, they cost a fraction of keeping them row by
+row (docs/benchmarks.md).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+
+from django.db import connection
+from django.db.models import UniqueConstraint
+
+from .models import Contact, ContactTag, GroupMembership
 
 # The setting the trigger functions read: 'on' makes them return at once.
 TAG_IDS_WRITTEN = "flock.tag_ids_written"
@@ -36,3 +46,80 @@ def tag_ids_written_by_caller(cursor) -> Iterator[None]:
     cursor.execute("SELECT set_config(%s, 'on', true)", [TAG_IDS_WRITTEN])
     yield
     cursor.execute("SELECT set_config(%s, 'off', true)", [TAG_IDS_WRITTEN])
+
+
+def _qn(name: str) -> str:
+    return connection.ops.quote_name(name)
+
+
+class IndexesSetAside:
+    """Drop what slows a bulk load down, and put it back afterwards (as pg_restore does).
+
+    * the contact table's Meta.indexes and unique constraints (the unique e-mail index is
+      built in a couple of seconds, but maintained row by row it costs much more), via
+      Django's schema editor so they are exactly what the migrations created;
+    * the foreign keys of ContactTag and GroupMembership: re-adding one validates all
+      rows with a single join, where a deferred FK checks and locks one row at a time.
+      They are restored from their catalog definition (pg_get_constraintdef).
+
+    Must run inside a transaction: PostgreSQL's DDL is transactional, so if the load
+    fails or is interrupted, the rollback restores everything that was dropped. The
+    drop locks the contact table against readers too until the commit: for a load
+    into an empty table (the demo data, a first import). `keep_unique` keeps the
+    unique e-mail index, for a load that looks e-mails up as it goes (the import).
+    """
+
+    def __init__(self, *, keep_unique: bool = False) -> None:
+        table = Contact._meta.db_table
+        link_tables = [ContactTag._meta.db_table, GroupMembership._meta.db_table]
+        with connection.cursor() as cur:
+            cur.execute(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
+                "AND tablename = %s",
+                [table],
+            )
+            existing = {name for (name,) in cur.fetchall()}
+            cur.execute(
+                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
+                "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
+                "ORDER BY 1, 2",
+                [link_tables],
+            )
+            self.foreign_keys = cur.fetchall()
+        self.indexes = [i for i in Contact._meta.indexes if i.name in existing]
+        self.constraints = [
+            c
+            for c in Contact._meta.constraints
+            if isinstance(c, UniqueConstraint) and c.name in existing and not keep_unique
+        ]
+
+    def drop(self) -> None:
+        with connection.cursor() as cur:
+            # ALTER TABLE refuses tables with deferred FK checks still pending, which a
+            # caller's transaction may have (e.g. it deleted contacts): run them now.
+            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cur.execute("SET CONSTRAINTS ALL DEFERRED")
+        with connection.schema_editor() as editor:
+            for index in self.indexes:
+                editor.remove_index(Contact, index)
+            for constraint in self.constraints:
+                editor.remove_constraint(Contact, constraint)
+        with connection.cursor() as cur:
+            for table, name, _ in self.foreign_keys:
+                cur.execute(f"ALTER TABLE {table} DROP CONSTRAINT {_qn(name)}")
+
+    def restore(self, log: Callable[[str], None]) -> None:
+        with connection.schema_editor() as editor:
+            for constraint in self.constraints:
+                t = time.monotonic()
+                editor.add_constraint(Contact, constraint)
+                log(f"    {constraint.name}: {time.monotonic() - t:.1f} s")
+            for index in self.indexes:
+                t = time.monotonic()
+                editor.add_index(Contact, index)
+                log(f"    {index.name}: {time.monotonic() - t:.1f} s")
+        with connection.cursor() as cur:
+            for table, name, definition in self.foreign_keys:
+                t = time.monotonic()
+                cur.execute(f"ALTER TABLE {table} ADD CONSTRAINT {_qn(name)} {definition}")
+                log(f"    {name}: {time.monotonic() - t:.1f} s")

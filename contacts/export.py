@@ -19,7 +19,7 @@ from django.http import StreamingHttpResponse
 from django.utils import timezone
 from psycopg import sql
 
-from .models import Contact, CustomField, Group, GroupMembership, Tag
+from .models import Contact, CustomField, Group, GroupMembership, ImportRejection, Tag
 
 TEXT_COLUMNS = (
     "email", "first_name", "last_name", "company", "job_title", "country", "city", "source",
@@ -85,6 +85,18 @@ def export_csv(contacts: QuerySet[Contact]) -> Iterator[bytes]:
         with cursor.cursor.copy(statement, [*params, *ids_params]) as copy:
             for block in copy:
                 yield bytes(block)
+
+
+def rejections_csv(job_id: int) -> Iterator[bytes]:
+    """An import's rejected rows as CSV (line, email, reason), in line order."""
+    statement = (
+        f"COPY (SELECT line, {_safe('email')} AS email, {_safe('reason')} AS reason "
+        f"FROM {ImportRejection._meta.db_table} WHERE job_id = %s ORDER BY line, id) "
+        "TO STDOUT WITH (FORMAT csv, HEADER)"
+    )
+    with connection.cursor() as cursor, cursor.cursor.copy(statement, [job_id]) as copy:
+        for block in copy:
+            yield bytes(block)
 
 
 def _custom_keys(ids_sql: str, ids_params: tuple) -> list[str]:

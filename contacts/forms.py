@@ -161,3 +161,111 @@ class BulkActionForm(forms.Form):
         if cleaned.get("scope") == "selected" and not ticked and "ids" not in self.errors:
             self.add_error("ids", "Tick at least one contact, or apply to all matching.")
         return cleaned
+
+
+class ImportUploadForm(forms.Form):
+    """The file of an import, and its encoding when the guess would be wrong."""
+
+    file = forms.FileField(
+        label="CSV file",
+        help_text="A .csv or .csv.gz with a header row; comma, semicolon or tab separated.",
+        widget=forms.ClearableFileInput(attrs={"accept": ".csv,.gz,.txt,text/csv"}),
+    )
+    encoding = forms.ChoiceField(
+        choices=[
+            ("", "Detect"),
+            ("utf-8", "UTF-8"),
+            ("cp1252", "Windows-1252 / Latin-1"),
+            ("utf-16", "UTF-16"),
+        ],  # fmt: skip
+        required=False,
+        help_text="Leave on Detect unless accents come out wrong in the preview.",
+    )
+
+
+class ImportMappingForm(forms.Form):
+    """What each column of an import holds, and how the rows are written.
+
+    The columns' fields are made per file: `to-N` (a contact field, tags, a custom
+    field, or skip), `field-N` (the custom field's name) and `type-N` (the type of
+    a custom field the import registers)."""
+
+    encoding = forms.ChoiceField(
+        choices=[
+            ("utf-8", "UTF-8"),
+            ("utf-8-sig", "UTF-8 with BOM"),
+            ("cp1252", "Windows-1252 / Latin-1"),
+            ("utf-16", "UTF-16"),
+        ],  # fmt: skip
+    )
+    delimiter = forms.ChoiceField(
+        choices=[(",", "Comma"), (";", "Semicolon"), ("\t", "Tab"), ("|", "Pipe")]
+    )
+    update_existing = forms.TypedChoiceField(
+        label="Contacts that exist already",
+        choices=[("yes", "Update them with the file's values"), ("no", "Leave them as they are")],
+        coerce=lambda value: value == "yes",
+        widget=forms.RadioSelect,
+        initial="yes",
+    )
+    tags = forms.CharField(
+        required=False,
+        max_length=1000,
+        help_text="Tags for every imported row, comma-separated (new ones are created).",
+    )
+    group = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Add to group",
+        help_text="A group for every imported row (a new name creates it).",
+        widget=forms.TextInput(attrs={"list": "group-names", "autocomplete": "off"}),
+    )
+
+    TYPES = [(value, label) for value, label in CustomField.Type.choices if value != "choice"]
+
+    def __init__(self, *args, header: list[str], mapping: list[dict], **kwargs):
+        from .imports.mapping import TARGETS
+
+        super().__init__(*args, **kwargs)
+        self.header = header
+        for index, entry in enumerate(mapping):
+            self.fields[f"to-{index}"] = forms.ChoiceField(
+                choices=list(TARGETS.items()), initial=entry.get("to", "skip"), label=header[index]
+            )
+            self.fields[f"field-{index}"] = forms.CharField(
+                required=False, max_length=100, initial=entry.get("field") or header[index]
+            )
+            self.fields[f"type-{index}"] = forms.ChoiceField(
+                choices=self.TYPES, required=False, initial="text"
+            )
+
+    def columns(self) -> list[tuple[str, forms.BoundField, forms.BoundField, forms.BoundField]]:
+        return [
+            (name, self[f"to-{i}"], self[f"field-{i}"], self[f"type-{i}"])
+            for i, name in enumerate(self.header)
+        ]
+
+    def clean_tags(self) -> list[str]:
+        names: dict[str, str] = {}
+        for name in self.cleaned_data["tags"].split(","):
+            if name.strip():
+                if len(name.strip()) > 100:
+                    raise forms.ValidationError("A tag name has at most 100 characters.")
+                names.setdefault(name.strip().lower(), name.strip())
+        return list(names.values())
+
+    def mapping(self) -> list[dict[str, str]]:
+        """The mapping as the import takes it; a custom field not registered yet gets
+        the chosen type (the import registers it)."""
+        registered = CustomField.registry()
+        mapping = []
+        for index in range(len(self.header)):
+            to = self.cleaned_data[f"to-{index}"]
+            entry = {"to": to}
+            if to == "custom":
+                name = self.cleaned_data[f"field-{index}"].strip()
+                entry["field"] = name
+                if name and name.lower() not in registered:
+                    entry["type"] = self.cleaned_data[f"type-{index}"] or "text"
+            mapping.append(entry)
+        return mapping

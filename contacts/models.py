@@ -411,3 +411,99 @@ class BulkAction(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} ({self.done}/{self.total})"
+
+
+class ImportJob(models.Model):
+    """One CSV import (contacts/imports/): the stored file, how its columns map to
+    contact fields, and the progress and outcome of the run. `line` is the last line
+    of the file whose rows are committed: a run that was stopped goes on after it."""
+
+    class Status(models.TextChoices):
+        MAPPING = "mapping", "Waiting for the column mapping"
+        QUEUED = "queued", "Queued"
+        RUNNING = "running", "Importing"
+        CANCELLING = "cancelling", "Cancelling"
+        CANCELLED = "cancelled", "Cancelled"
+        DONE = "done", "Done"
+        FAILED = "failed", "Failed"
+
+    FINISHED = (Status.CANCELLED, Status.DONE, Status.FAILED)
+
+    file_name = models.CharField(max_length=255, help_text="The name the file was uploaded as.")
+    path = models.CharField(max_length=500, help_text="Where the file is kept until it is done.")
+    size = models.BigIntegerField(help_text="Bytes uploaded.")
+    encoding = models.CharField(max_length=20)
+    delimiter = models.CharField(max_length=1)
+    header = models.JSONField(default=list, help_text="The column names, as in the file.")
+    # One entry per column: {"to": "email" | "first_name" | … | "tags" | "custom" | "skip",
+    # "field": custom field name, "type": its type when the import registers it}.
+    mapping = models.JSONField(default=list)
+    update_existing = models.BooleanField(
+        default=True, help_text="Update contacts that exist; otherwise only add new ones."
+    )
+    tags = models.JSONField(default=list, help_text="Tag names given to every imported row.")
+    group = models.ForeignKey(Group, null=True, blank=True, on_delete=models.SET_NULL)
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.MAPPING)
+    line = models.PositiveIntegerField(default=0)
+    bytes_read = models.BigIntegerField(default=0)
+    total = models.PositiveIntegerField(null=True, blank=True, help_text="Rows in the file.")
+    rows = models.PositiveIntegerField(default=0, help_text="Rows read so far.")
+    created = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    unchanged = models.PositiveIntegerField(default=0)
+    rejected = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.file_name} ({self.get_status_display()})"
+
+    @property
+    def finished(self) -> bool:
+        return self.status in self.FINISHED
+
+
+class ImportRejection(models.Model):
+    """A row of an import that was not written, with its line in the file and why."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE, related_name="rejections")
+    line = models.PositiveIntegerField()
+    email = models.CharField(max_length=254, blank=True)
+    reason = models.TextField()
+
+    class Meta:
+        ordering = ["line", "id"]
+        indexes = [
+            # The summary lists and downloads one job's rejections in line order.
+            models.Index(fields=["job", "line"], name="import_rejection_line_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"line {self.line}: {self.reason}"
+
+
+class ImportEmail(models.Model):
+    """The emails an import has written so far and the line of each, so that a later
+    row with the same email is reported as a duplicate (the first row wins) even in
+    another batch or after a restart. Deleted when the import finishes."""
+
+    job = models.ForeignKey(ImportJob, on_delete=models.CASCADE)
+    email = models.CharField(max_length=254, help_text="Lower case.")
+    line = models.PositiveIntegerField()
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["job", "email"], name="import_email_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.email} (line {self.line})"

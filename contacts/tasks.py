@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .bulk import bulk_action_fail, bulk_action_run
+from .imports.run import import_fail, import_run, imports_resume
 from .models import BulkAction
 
 
@@ -18,3 +19,20 @@ def bulk_action_run_task(job_id: int) -> None:
     except Exception as exc:
         bulk_action_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
         raise
+
+
+@shared_task(acks_late=True)
+def import_run_task(job_id: int) -> None:
+    """A CSV import; a run that was stopped goes on after its last committed batch
+    (contacts/imports/run.py)."""
+    try:
+        import_run(job_id=job_id)
+    except Exception as exc:
+        import_fail(job_id=job_id, error=f"{type(exc).__name__}: {exc}")
+        raise
+
+
+@shared_task
+def imports_resume_task() -> None:
+    """Queue again the imports of workers that were killed (the beat, every minute)."""
+    imports_resume()

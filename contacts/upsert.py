@@ -95,13 +95,24 @@ def names_to_ids(model: type[Tag] | type[Group], names: Iterable[str]) -> dict[s
 
 
 @transaction.atomic
-def contacts_upsert(*, items: list[Any], now: dt.datetime | None = None) -> list[UpsertResult]:
+def contacts_upsert(
+    *,
+    items: list[Any],
+    now: dt.datetime | None = None,
+    update_existing: bool = True,
+    tell_unchanged: bool = False,
+) -> list[UpsertResult]:
     """Create or update contacts by email (case-insensitive), in bulk.
 
     For a contact that exists, only the fields an item gives change; its tags and
     groups are added to (never removed), custom fields merged key by key. New tag
     and group names are created. An item that does not validate is rejected with
     its reasons and the others are still written.
+
+    `update_existing=False` only adds new contacts: those that exist are left as they
+    are and reported "unchanged". `tell_unchanged` reports an existing contact that
+    the item would not change as "unchanged" (and does not write it) instead of
+    "updated" (the import's summary; the API reports every existing one as updated).
     """
     if len(items) > MAX_UPSERT:
         raise ValueError(f"At most {MAX_UPSERT} contacts per call.")
@@ -131,11 +142,20 @@ def contacts_upsert(*, items: list[Any], now: dt.datetime | None = None) -> list
         seen[key] = index
         valid.append((index, data))
     if valid:
-        results.update(_upsert_valid(valid, now=now))
+        results.update(
+            upsert_cleaned(
+                valid, now=now, update_existing=update_existing, tell_unchanged=tell_unchanged
+            )
+        )
     return [results[index] for index in range(len(items))]
 
 
-def _upsert_valid(valid: list[tuple[int, dict]], *, now: dt.datetime) -> dict[int, UpsertResult]:
+def upsert_cleaned(
+    valid: list[tuple[int, dict]], *, now: dt.datetime, update_existing: bool, tell_unchanged: bool
+) -> dict[int, UpsertResult]:
+    """The write of `contacts_upsert` for contacts already through `contact_clean`,
+    each email once (index, contact): the import checks its rows itself."""
+    tell_unchanged = tell_unchanged or not update_existing
     tag_ids = names_to_ids(Tag, (n for _, data in valid for n in data.get("tags", ())))
     group_ids = names_to_ids(Group, (n for _, data in valid for n in data.get("groups", ())))
     emails = [data["email"] for _, data in valid]
@@ -149,13 +169,20 @@ def _upsert_valid(valid: list[tuple[int, dict]], *, now: dt.datetime) -> dict[in
         if raced:
             cursor.execute(_EMAILS_TO_IDS, [_lines(raced)])
             existing.update(cursor.fetchall())
-        updates = [(index, data) for index, data in valid if data["email"] in existing]
-        _update_existing(cursor, updates, existing, tag_ids=tag_ids, now=now)
+        changed: set[int] = set()
+        written = valid
+        if update_existing:
+            updates = [(index, data) for index, data in valid if data["email"] in existing]
+            changed = _update_existing(
+                cursor, updates, existing, tag_ids=tag_ids, now=now, skip_unchanged=tell_unchanged
+            )
+        else:  # only the new ones get their tags and groups
+            written = [(index, data) for index, data in valid if data["email"] in created]
 
         ids = {**existing, **created}
         links = [
             (ids[data["email"]], tag_ids[name.lower()])
-            for _, data in valid
+            for _, data in written
             for name in data.get("tags", ())
         ]
         if links:
@@ -169,7 +196,7 @@ def _upsert_valid(valid: list[tuple[int, dict]], *, now: dt.datetime) -> dict[in
                 )
         memberships = [
             (ids[data["email"]], group_ids[name.lower()])
-            for _, data in valid
+            for _, data in written
             for name in data.get("groups", ())
         ]
         if memberships:
@@ -177,15 +204,19 @@ def _upsert_valid(valid: list[tuple[int, dict]], *, now: dt.datetime) -> dict[in
                 f"INSERT INTO {GroupMembership._meta.db_table} (contact_id, group_id, added_at) "
                 "SELECT m.contact_id, m.group_id, %s "
                 f"FROM unnest({_ID_LIST}, {_ID_LIST}) AS m(contact_id, group_id) "
-                "ON CONFLICT DO NOTHING",
+                "ON CONFLICT DO NOTHING RETURNING contact_id",
                 [now, _ids_text(c for c, _ in memberships), _ids_text(g for _, g in memberships)],
             )
+            changed.update(contact_id for (contact_id,) in cursor.fetchall())
+
+    def status(email: str) -> str:
+        if email in created:
+            return "created"
+        return "updated" if not tell_unchanged or ids[email] in changed else "unchanged"
+
     return {
         index: UpsertResult(
-            index,
-            "created" if data["email"] in created else "updated",
-            id=ids[data["email"]],
-            email=data["email"],
+            index, status(data["email"]), id=ids[data["email"]], email=data["email"]
         )
         for index, data in valid
     }
@@ -282,10 +313,15 @@ def _insert_new(cursor, new: list[tuple[int, dict]], *, tag_ids, now) -> dict[st
         return dict(cursor.fetchall())
 
 
-def _update_existing(cursor, updates, existing: dict[str, int], *, tag_ids, now) -> None:
-    """One UPDATE for every existing contact: each column changes only where given."""
+def _update_existing(
+    cursor, updates, existing: dict[str, int], *, tag_ids, now, skip_unchanged: bool
+) -> set[int]:
+    """One UPDATE for every existing contact: each column changes only where given.
+
+    With `skip_unchanged`, a contact whose row would stay the same is not written
+    (no new row version, `updated_at` kept). The ids of the contacts written."""
     if not updates:
-        return
+        return set()
     records = []
     for _, data in updates:
         mask = 0
@@ -300,26 +336,28 @@ def _update_existing(cursor, updates, existing: dict[str, int], *, tag_ids, now)
                 "tag_ids": _sorted_ids(data, tag_ids),
             }
         )
-    assignments = []
+    values = {}
     for bit, name in enumerate(_UPSERT_COLUMNS):
         new_value = "c.custom_fields || v.custom_fields" if name == "custom_fields" else f"v.{name}"
-        assignments.append(
-            f"{name} = CASE WHEN v.mask & {1 << bit} <> 0 THEN {new_value} ELSE c.{name} END"
-        )
+        values[name] = f"CASE WHEN v.mask & {1 << bit} <> 0 THEN {new_value} ELSE c.{name} END"
     # Tags are added to the trigger-kept array here, in the same row update; the link
     # rows follow with the trigger switched off (see _upsert_valid).
-    assignments.append(
-        "tag_ids = CASE WHEN cardinality(v.tag_ids) = 0 THEN c.tag_ids ELSE "
+    values["tag_ids"] = (
+        "CASE WHEN cardinality(v.tag_ids) = 0 THEN c.tag_ids ELSE "
         "ARRAY(SELECT DISTINCT t FROM unnest(c.tag_ids || v.tag_ids) AS t ORDER BY t) END"
     )
+    assignments = ", ".join(f"{name} = {value}" for name, value in values.items())
+    changes = " OR ".join(f"({value}) IS DISTINCT FROM c.{name}" for name, value in values.items())
     types = ", ".join(f"{name} {_RECORD_TYPES[name]}" for name in _UPSERT_COLUMNS)
     cursor.execute(
         f"""
         UPDATE {Contact._meta.db_table} AS c
-           SET {", ".join(assignments)}, updated_at = %s
+           SET {assignments}, updated_at = %s
           FROM json_to_recordset(%s::json)
             AS v(id bigint, mask int, {types}, tag_ids bigint[])
-         WHERE c.id = v.id
+         WHERE c.id = v.id {f"AND ({changes})" if skip_unchanged else ""}
+        RETURNING c.id
         """,
         [now, _records(records)],
     )
+    return {contact_id for (contact_id,) in cursor.fetchall()}

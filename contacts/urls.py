@@ -1,6 +1,6 @@
 from django.urls import path
 
-from .views import bulk, contacts, fields, groups
+from .views import bulk, contacts, fields, groups, imports
 
 app_name = "contacts"
 urlpatterns = [
@@ -10,6 +10,10 @@ urlpatterns = [
     path("<int:contact_id>/", contacts.contact_detail, name="detail"),
     path("<int:contact_id>/edit", contacts.contact_edit, name="edit"),
     path("<int:contact_id>/delete", contacts.contact_delete, name="delete"),
+    path("import/", imports.import_new, name="import-new"),
+    path("import/<int:job_id>/", imports.import_job, name="import"),
+    path("import/<int:job_id>/cancel", imports.import_cancel_view, name="import-cancel"),
+    path("import/<int:job_id>/rejected.csv", imports.import_rejections, name="import-rejections"),
     path("bulk", bulk.bulk_action, name="bulk"),
     path("bulk/<int:job_id>/", bulk.bulk_job, name="bulk-job"),
     path("fields/", fields.field_list, name="fields"),

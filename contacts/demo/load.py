@@ -11,9 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import connection, transaction
-from django.db.models import UniqueConstraint
 
-from contacts.db import tag_ids_written_by_caller
+from contacts.db import IndexesSetAside, tag_ids_written_by_caller
 from contacts.models import Contact, ContactTag, Group, GroupMembership, Tag
 
 from . import sql
@@ -48,76 +47,6 @@ def _get_or_create_ci(model, name: str, **defaults) -> int:
     return obj.pk
 
 
-class _BulkMode:
-    """Drop what slows a bulk load down, and put it back afterwards (as pg_restore does).
-
-    * the contact table's Meta.indexes and unique constraints (the unique e-mail index is
-      built in a couple of seconds, but maintained row by row it costs much more), via
-      Django's schema editor so they are exactly what the migrations created;
-    * the foreign keys of ContactTag and GroupMembership: re-adding one validates all
-      rows with a single join, where a deferred FK checks and locks one row at a time.
-      They are restored from their catalog definition (pg_get_constraintdef).
-
-    Must run inside a transaction: PostgreSQL's DDL is transactional, so if the load
-    fails or is interrupted, the rollback restores everything that was dropped.
-    """
-
-    def __init__(self) -> None:
-        table = Contact._meta.db_table
-        link_tables = [ContactTag._meta.db_table, GroupMembership._meta.db_table]
-        with connection.cursor() as cur:
-            cur.execute(
-                "SELECT indexname FROM pg_indexes WHERE schemaname = current_schema() "
-                "AND tablename = %s",
-                [table],
-            )
-            existing = {name for (name,) in cur.fetchall()}
-            cur.execute(
-                "SELECT conrelid::regclass::text, conname, pg_get_constraintdef(oid) "
-                "FROM pg_constraint WHERE contype = 'f' AND conrelid = ANY(%s::regclass[]) "
-                "ORDER BY 1, 2",
-                [link_tables],
-            )
-            self.foreign_keys = cur.fetchall()
-        self.indexes = [i for i in Contact._meta.indexes if i.name in existing]
-        self.constraints = [
-            c
-            for c in Contact._meta.constraints
-            if isinstance(c, UniqueConstraint) and c.name in existing
-        ]
-
-    def drop(self) -> None:
-        with connection.cursor() as cur:
-            # ALTER TABLE refuses tables with deferred FK checks still pending, which a
-            # caller's transaction may have (e.g. it deleted contacts): run them now.
-            cur.execute("SET CONSTRAINTS ALL IMMEDIATE")
-            cur.execute("SET CONSTRAINTS ALL DEFERRED")
-        with connection.schema_editor() as editor:
-            for index in self.indexes:
-                editor.remove_index(Contact, index)
-            for constraint in self.constraints:
-                editor.remove_constraint(Contact, constraint)
-        with connection.cursor() as cur:
-            for table, name, _ in self.foreign_keys:
-                cur.execute(f"ALTER TABLE {table} DROP CONSTRAINT {qn(name)}")
-
-    def restore(self, log: Callable[[str], None]) -> None:
-        with connection.schema_editor() as editor:
-            for constraint in self.constraints:
-                t = time.monotonic()
-                editor.add_constraint(Contact, constraint)
-                log(f"    {constraint.name}: {time.monotonic() - t:.1f} s")
-            for index in self.indexes:
-                t = time.monotonic()
-                editor.add_index(Contact, index)
-                log(f"    {index.name}: {time.monotonic() - t:.1f} s")
-        with connection.cursor() as cur:
-            for table, name, definition in self.foreign_keys:
-                t = time.monotonic()
-                cur.execute(f"ALTER TABLE {table} ADD CONSTRAINT {qn(name)} {definition}")
-                log(f"    {name}: {time.monotonic() - t:.1f} s")
-
-
 def seed_contacts(
     count: int, seed: int, anchor: dt.date, log: Callable[[str], None] = lambda msg: None
 ) -> SeedResult:
@@ -125,9 +54,10 @@ def seed_contacts(
 
     Everything happens in one transaction, holding a lock that keeps other writers out
     of the contact table. Into an empty table, the load runs in bulk mode (see
-    _BulkMode): indexes and foreign keys are dropped first and rebuilt after; an error
-    or Ctrl-C (psycopg cancels the running query) rolls all of it back. Appending to
-    a non-empty table keeps them and maintains them row by row, which is slower.
+    contacts.db.IndexesSetAside): indexes and foreign keys are dropped first and
+    rebuilt after; an error or Ctrl-C (psycopg cancels the running query) rolls all
+    of it back. Appending to a non-empty table keeps them and maintains them row by
+    row, which is slower.
     """
     if count < 1:
         raise ValueError("count must be at least 1")
@@ -156,7 +86,7 @@ def seed_contacts(
         }
 
         t = time.monotonic()
-        bulk = _BulkMode() if max_id is None else None
+        bulk = IndexesSetAside() if max_id is None else None
         if bulk:
             bulk.drop()
             t = step(
