@@ -115,13 +115,15 @@ class _Bar:
     """A progress line on the terminal (a line every 10 s when not a terminal)."""
 
     def __init__(self, out):
-        self.out, self.tty, self.last = out, sys.stderr.isatty(), 0.0
+        self.out, self.tty, self.last, self.rows = out, sys.stderr.isatty(), 0.0, -1
 
     def show(self, job: ImportJob, final: bool = False) -> None:
         now = time.monotonic()
         if not final and now - self.last < (0.2 if self.tty else 10):
             return
-        self.last = now
+        if final and not self.tty and job.rows == self.rows:
+            return  # already printed
+        self.last, self.rows = now, job.rows
         total = job.total or 0
         share = job.rows / total if total else 1.0
         elapsed = (timezone.now() - job.started_at).total_seconds() if job.started_at else 0
