@@ -510,11 +510,14 @@ def _claim_emails(job: ImportJob, valid: dict[str, tuple[int, dict]]) -> dict[st
     table = ImportEmail._meta.db_table
     with connection.cursor() as cursor:
         # Raw: one statement for the batch, and the emails it did not insert back.
+        # The lists go as text that PostgreSQL splits (emails hold no newline), as in
+        # the upsert: the driver would adapt them element by element.
         cursor.execute(
             f"INSERT INTO {table} (job_id, email, line) "
-            "SELECT %s, e.email, e.line FROM unnest(%s::text[], %s::int[]) AS e(email, line) "
+            "SELECT %s, e.email, e.line FROM unnest(string_to_array(%s, E'\\n'), "
+            "string_to_array(%s, ',')::int[]) AS e(email, line) "
             "ON CONFLICT DO NOTHING RETURNING email",
-            [job.pk, emails, lines],
+            [job.pk, "\n".join(emails), ",".join(map(str, lines))],
         )
         claimed = {email for (email,) in cursor.fetchall()}
         taken = [email for email in emails if email not in claimed]
