@@ -15,18 +15,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from ..contact_form import TEXT_LABELS
 from ..custom_fields import FieldType, FieldTypes, WrongType, from_text
 from ..validation import ContactInvalid, FieldError, contact_clean, custom_text_clean
 
 TARGETS: dict[str, str] = {
     "email": "Email",
-    "first_name": "First name",
-    "last_name": "Last name",
-    "company": "Company",
-    "job_title": "Job title",
-    "country": "Country",
-    "city": "City",
-    "source": "Source",
+    **TEXT_LABELS,
     "lead_score": "Lead score",
     "lifecycle_stage": "Lifecycle stage",
     "last_interacted_at": "Last interacted",
