@@ -37,7 +37,7 @@ MAX_UPSERT = 1000
 
 # The columns an upsert writes, in a fixed order; bit i of an item's mask says
 # whether column i was given (an update leaves the others alone).
-_UPSERT_COLUMNS = (
+UPSERT_COLUMNS = (
     *TEXT_FIELDS,
     "lead_score",
     "lifecycle_stage",
@@ -251,7 +251,7 @@ def _sorted_ids(data: dict, tag_ids: dict[str, int]) -> list[int]:
 # How each upserted column is read out of the JSON document a statement receives
 # (one parameter for the whole batch: PostgreSQL parses it, instead of the driver
 # quoting a thousand values per column into arrays).
-_RECORD_TYPES = {
+RECORD_TYPES = {
     **dict.fromkeys(TEXT_FIELDS, "text"),
     "lead_score": "smallint",
     "lifecycle_stage": "text",
@@ -261,7 +261,7 @@ _RECORD_TYPES = {
     "is_unsubscribed": "boolean",
     "custom_fields": "jsonb",
 }
-_NEW_DEFAULTS: dict[str, object] = {
+NEW_DEFAULTS: dict[str, object] = {
     **dict.fromkeys(TEXT_FIELDS, ""),
     "lead_score": 0,
     "lifecycle_stage": Contact.LifecycleStage.SUBSCRIBER.value,
@@ -284,20 +284,20 @@ def _insert_new(cursor, new: list[tuple[int, dict]], *, tag_ids, now) -> dict[st
     """INSERT the new contacts with every column (defaults filled in); email → id."""
     if not new:
         return {}
-    defaults = {**_NEW_DEFAULTS, "created_at": now}
+    defaults = {**NEW_DEFAULTS, "created_at": now}
     records = [
         {
             "email": data["email"],
-            **{name: data.get(name, defaults[name]) for name in _UPSERT_COLUMNS},
+            **{name: data.get(name, defaults[name]) for name in UPSERT_COLUMNS},
             "tag_ids": _sorted_ids(data, tag_ids),
         }
         for _, data in new
     ]
-    columns = ", ".join(_UPSERT_COLUMNS)
-    types = ", ".join(f"{name} {_RECORD_TYPES[name]}" for name in _UPSERT_COLUMNS)
+    columns = ", ".join(UPSERT_COLUMNS)
+    types = ", ".join(f"{name} {RECORD_TYPES[name]}" for name in UPSERT_COLUMNS)
     sql = f"""
         INSERT INTO {Contact._meta.db_table} (email, {columns}, updated_at, tag_ids)
-        SELECT v.email, {", ".join(f"v.{name}" for name in _UPSERT_COLUMNS)}, %s, v.tag_ids
+        SELECT v.email, {", ".join(f"v.{name}" for name in UPSERT_COLUMNS)}, %s, v.tag_ids
           FROM json_to_recordset(%s::json) AS v(email text, {types}, tag_ids bigint[])
         """
     params = [now, _records(records)]
@@ -325,19 +325,19 @@ def _update_existing(
     records = []
     for _, data in updates:
         mask = 0
-        for bit, name in enumerate(_UPSERT_COLUMNS):
+        for bit, name in enumerate(UPSERT_COLUMNS):
             if name in data:
                 mask |= 1 << bit
         records.append(
             {
                 "id": existing[data["email"]],
                 "mask": mask,
-                **{name: data[name] for name in _UPSERT_COLUMNS if name in data},
+                **{name: data[name] for name in UPSERT_COLUMNS if name in data},
                 "tag_ids": _sorted_ids(data, tag_ids),
             }
         )
     values = {}
-    for bit, name in enumerate(_UPSERT_COLUMNS):
+    for bit, name in enumerate(UPSERT_COLUMNS):
         new_value = "c.custom_fields || v.custom_fields" if name == "custom_fields" else f"v.{name}"
         values[name] = f"CASE WHEN v.mask & {1 << bit} <> 0 THEN {new_value} ELSE c.{name} END"
     # Tags are added to the trigger-kept array here, in the same row update; the link
@@ -348,7 +348,7 @@ def _update_existing(
     )
     assignments = ", ".join(f"{name} = {value}" for name, value in values.items())
     changes = " OR ".join(f"({value}) IS DISTINCT FROM c.{name}" for name, value in values.items())
-    types = ", ".join(f"{name} {_RECORD_TYPES[name]}" for name in _UPSERT_COLUMNS)
+    types = ", ".join(f"{name} {RECORD_TYPES[name]}" for name in UPSERT_COLUMNS)
     cursor.execute(
         f"""
         UPDATE {Contact._meta.db_table} AS c

@@ -44,6 +44,7 @@ from ..forms import CustomFieldForm
 from ..models import Contact, CustomField, Group, ImportEmail, ImportJob, ImportRejection
 from ..upsert import upsert_cleaned
 from ..validation import UNSTORABLE, ContactInvalid
+from .bulk import StagedLoad
 from .mapping import TARGETS, RowReader, auto_mapping, reason
 from .reading import Position, Sniffed, Unreadable, records, sniff
 
@@ -255,9 +256,8 @@ def import_run(*, job_id: int, progress: Callable[[ImportJob], None] = lambda jo
             job.status, job.heartbeat_at = Status.RUNNING, timezone.now()
             job.started_at = job.started_at or job.heartbeat_at
             job.save(update_fields=["total", "status", "started_at", "heartbeat_at"])
-            if job.line == 0 and job.total >= settings.IMPORT_BULK_MIN_ROWS and _no_contacts():
-                _run_in_bulk(job, progress)
-            else:
+            bulk = job.line == 0 and job.total >= settings.IMPORT_BULK_MIN_ROWS
+            if not (bulk and _no_contacts() and _run_in_bulk(job, progress)):
                 _run_in_batches(job, progress)
         except _Cancelled:
             _finish(ImportJob.objects.get(pk=job_id), Status.CANCELLED)
@@ -342,21 +342,41 @@ def _run_in_batches(job: ImportJob, progress: Callable[[ImportJob], None]) -> No
     _finish(job, Status.DONE)
 
 
-def _run_in_bulk(job: ImportJob, progress: Callable[[ImportJob], None]) -> None:
+def _run_in_bulk(job: ImportJob, progress: Callable[[ImportJob], None]) -> bool:
+    """The whole file in one transaction, through a staged load (see bulk.py), with
+    the contact table's indexes built at the end. False (and nothing done): the table
+    got contacts meanwhile, so the batches are the way."""
     reader = _reader(job, CustomField.registry())
     position = Position()
     total = _Counts()
     with transaction.atomic(), _SideChannel(job.pk) as side:
-        aside = IndexesSetAside(keep_unique=True)
-        aside.drop()
+        aside = IndexesSetAside()
+        aside.drop()  # locks the table: nobody else writes it from now on
+        if not _no_contacts():
+            transaction.set_rollback(True)
+            return False
+        load = StagedLoad(now=timezone.now())
         for checked in _prefetched(_checked(reader, _batches(job, position))):
-            total.add(_write_batch(job, checked))
-            job.bytes_read = position.bytes()
+            load.add(checked.valid)
+            rejections = [_rejection(job, *rejected) for rejected in checked.rejections]
+            first = {key: line for key, (line, _) in checked.valid.items()}
+            rejections += [
+                _rejection(job, line, email, _duplicate(first[email.lower()]))
+                for line, email in checked.repeats
+            ]
+            ImportRejection.objects.bulk_create(rejections)
+            # Created counts what is staged: a repeat across batches is found (and
+            # moved to the rejected) when the load is merged.
+            total.add(_Counts(rows=checked.rows, created=len(checked.valid),
+                              rejected=len(rejections)))  # fmt: skip
+            job.line, job.bytes_read = checked.line, position.bytes()
             for name, value in vars(total).items():
                 setattr(job, name, value)
             if side.report(job) != Status.RUNNING:
                 raise _Cancelled  # the transaction rolls back: nothing was imported
             progress(job)
+        created, repeats = load.merge(job_id=job.pk, group_id=job.group_id, duplicate=_DUPLICATE)
+        total.created, total.rejected = created, total.rejected + repeats
         side.close()  # before this transaction writes the job row
         aside.restore(lambda message: None)
         ImportJob.objects.filter(pk=job.pk).update(
@@ -365,6 +385,7 @@ def _run_in_bulk(job: ImportJob, progress: Callable[[ImportJob], None]) -> None:
         _finish(job, Status.DONE)
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Contact._meta.db_table}")  # its statistics said "empty"
+    return True
 
 
 class _SideChannel:
@@ -536,8 +557,11 @@ def _rejection(job: ImportJob, line: int, email: str, why: str) -> ImportRejecti
     return ImportRejection(job=job, line=line, email=email[:254], reason=why)
 
 
+_DUPLICATE = "The same email is on line {}, which was imported; each contact once."
+
+
 def _duplicate(first: int) -> str:
-    return f"The same email is on line {first}, which was imported; each contact once."
+    return _DUPLICATE.format(first)
 
 
 def _finish(job: ImportJob, status: str, *, error: str = "") -> None:

@@ -9,7 +9,7 @@ import pytest
 from contacts.imports import run as importing
 from contacts.imports.reading import Unreadable
 from contacts.imports.run import MappingInvalid, import_cancel, import_run, import_start
-from contacts.models import Contact, CustomField, ImportEmail, ImportJob
+from contacts.models import Contact, CustomField, Group, ImportEmail, ImportJob
 
 from .factories import ContactFactory, GroupFactory
 from .importing import rejections, run, upload
@@ -223,3 +223,69 @@ def test_a_first_large_import_into_an_empty_list_builds_the_indexes_after(settin
     assert Contact.objects.filter(email__icontains="bo@").count() == 1
     again = run(CSV)  # no longer empty: batches, with the indexes kept
     assert (again.unchanged, Contact.objects.count()) == (2, 3)
+
+
+MIXED = (
+    "Email,First name,Tags,Plan,Seats,Score\n"
+    'ann@example.com,Ann,"vip, news",pro,12,50\n'
+    "bo@example.com,Bo,news,free,3,\n"
+    "ANN@example.com,Again,,,,\n"  # a repeat inside the first batch
+    "not an email,X,,,,\n"
+    "cy@example.com,Cy,,team,seven,\n"  # a number of the wrong type
+    "Bo@Example.com,Bo again,,,,\n"  # a repeat of another batch
+    "di@example.com,Di,VIP,,,99\n"
+)
+
+
+def _outcome(job: ImportJob):
+    contacts = []
+    for c in Contact.objects.order_by("id"):
+        tags = sorted(c.tags.values_list("name", flat=True))
+        groups = list(c.groups.values_list("name", flat=True))
+        links_agree = sorted(c.tag_ids) == sorted(c.tags.values_list("pk", flat=True))
+        contacts.append((c.email, c.first_name, c.lead_score, c.custom_fields, tags, groups,
+                         links_agree))  # fmt: skip
+    summary = (job.status, job.rows, job.created, job.updated, job.unchanged, job.rejected)
+    return contacts, summary, rejections(job)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_import_ends_as_the_same_import_in_batches_would(settings):
+    register("seats", "number")
+    settings.IMPORT_BATCH = 3
+    settings.IMPORT_BULK_MIN_ROWS = 3
+    used = []
+    real = importing._run_in_bulk
+    importing._run_in_bulk = lambda job, progress: used.append(job.pk) or real(job, progress)
+    try:
+        bulk = _outcome(run(MIXED, tags=["fair"], group=GroupFactory(name="Leads")))
+        Contact.objects.all().delete()
+        settings.IMPORT_BULK_MIN_ROWS = 1000
+        batches = _outcome(run(MIXED, tags=["fair"], group=Group.objects.get(name="Leads")))
+    finally:
+        importing._run_in_bulk = real
+    assert len(used) == 1  # the first run only
+    assert bulk == batches
+    contacts, summary, rejected = bulk
+    assert summary == ("done", 7, 3, 0, 0, 4)
+    assert [c[0] for c in contacts] == ["ann@example.com", "bo@example.com", "di@example.com"]
+    # Plan is no registered field: its column is guessed as skipped
+    assert contacts[0][2:6] == (50, {"seats": 12}, ["fair", "news", "vip"], ["Leads"])
+    assert all(c[6] for c in contacts)  # tag_ids agrees with the links
+    assert [line for line, _ in rejected] == [4, 5, 6, 7]
+    assert "line 2" in rejected[0][1] and "line 3" in rejected[3][1]
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_contact_written_before_the_bulk_load_locks_the_table_sends_it_to_batches(settings):
+    settings.IMPORT_BULK_MIN_ROWS = 2
+    ContactFactory(email="ann@example.com", first_name="Old")  # as if written meanwhile
+    answers = iter([True])  # the check before the lock saw an empty table
+    real = importing._no_contacts
+    importing._no_contacts = lambda: next(answers, None) or real()
+    try:
+        job = run(CSV)
+    finally:
+        importing._no_contacts = real
+    assert (job.status, job.created, job.updated) == ("done", 1, 1)
+    assert Contact.objects.get(email="ann@example.com").first_name == "Ann"
