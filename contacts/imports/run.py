@@ -15,9 +15,9 @@ restart) goes on after `line`, so nothing is written twice and the counts stay
 right; only the lock of `_running` lets one run at a time.
 
 Into an empty contact table, an import of IMPORT_BULK_MIN_ROWS rows or more is one
-transaction instead, with the indexes set aside and built at the end (a first
-import of a whole list): all or nothing, its progress written over a second
-connection.
+transaction instead (a first import of a whole list), staged with COPY and merged
+set-based (bulk.py) with the indexes set aside: all or nothing, its progress written
+over a second connection, the search indexes built after its commit.
 """
 
 from __future__ import annotations
@@ -39,7 +39,7 @@ from django.db.models import F
 from django.utils import timezone
 
 from ..custom_fields import FieldTypes
-from ..db import IndexesSetAside
+from ..db import IndexesSetAside, build_missing_indexes, own_connection
 from ..forms import CustomFieldForm
 from ..models import Contact, CustomField, Group, ImportEmail, ImportJob, ImportRejection
 from ..upsert import upsert_cleaned
@@ -250,6 +250,7 @@ def import_run(*, job_id: int, progress: Callable[[ImportJob], None] = lambda jo
             return _finish(job, Status.CANCELLED)
         if job.status not in (Status.QUEUED, Status.RUNNING):
             return
+        build_missing_indexes()  # a bulk load stopped after its commit
         try:
             if job.total is None:
                 job.total = _count_rows(job)
@@ -343,9 +344,9 @@ def _run_in_batches(job: ImportJob, progress: Callable[[ImportJob], None]) -> No
 
 
 def _run_in_bulk(job: ImportJob, progress: Callable[[ImportJob], None]) -> bool:
-    """The whole file in one transaction, through a staged load (see bulk.py), with
-    the contact table's indexes built at the end. False (and nothing done): the table
-    got contacts meanwhile, so the batches are the way."""
+    """The whole file in one transaction, through a staged load (see bulk.py), the
+    contact table's search indexes built once it is committed. False (and nothing
+    done): the table got contacts meanwhile, so the batches are the way."""
     reader = _reader(job, CustomField.registry())
     position = Position()
     total = _Counts()
@@ -378,13 +379,17 @@ def _run_in_bulk(job: ImportJob, progress: Callable[[ImportJob], None]) -> bool:
         created, repeats = load.merge(job_id=job.pk, group_id=job.group_id, duplicate=_DUPLICATE)
         total.created, total.rejected = created, total.rejected + repeats
         side.close()  # before this transaction writes the job row
-        aside.restore(lambda message: None)
+        aside.restore(lambda message: None, indexes=False)
         ImportJob.objects.filter(pk=job.pk).update(
-            line=job.line, bytes_read=job.bytes_read, **vars(total)
+            line=job.line, bytes_read=job.bytes_read, heartbeat_at=timezone.now(), **vars(total)
         )
-        _finish(job, Status.DONE)
+    # Committed: the contacts are in. The search indexes are built two at a time (if
+    # this stops, the rerun builds what is missing), then the statistics that said
+    # "empty" are renewed, and only then is the job done.
+    build_missing_indexes()
     with connection.cursor() as cursor:
-        cursor.execute(f"ANALYZE {Contact._meta.db_table}")  # its statistics said "empty"
+        cursor.execute(f"ANALYZE {Contact._meta.db_table}")
+    _finish(job, Status.DONE)
     return True
 
 
@@ -397,10 +402,7 @@ class _SideChannel:
         self.conn: psycopg.Connection | None = None
 
     def __enter__(self) -> _SideChannel:
-        params = connection.get_connection_params()
-        params.pop("cursor_factory", None)
-        params.pop("context", None)
-        self.conn = psycopg.connect(**params, autocommit=True)
+        self.conn = own_connection()
         # The bulk transaction set the counters back to 0 when it began (a stopped
         # bulk run left nothing of its own).
         self.conn.execute(

@@ -5,6 +5,7 @@ cancelled, and every bad row reported with its line (issue 16.5)."""
 from __future__ import annotations
 
 import pytest
+from django.db import connection
 
 from contacts.imports import run as importing
 from contacts.imports.reading import Unreadable
@@ -289,3 +290,42 @@ def test_a_contact_written_before_the_bulk_load_locks_the_table_sends_it_to_batc
         importing._no_contacts = real
     assert (job.status, job.created, job.updated) == ("done", 1, 1)
     assert Contact.objects.get(email="ann@example.com").first_name == "Ann"
+
+
+class _Killed(BaseException):
+    pass
+
+
+def _index_names() -> set[str]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname FROM pg_indexes WHERE tablename = 'contacts_contact'")
+        return {name for (name,) in cursor.fetchall()}
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_load_stopped_while_building_its_indexes_gets_them_when_resumed(settings):
+    settings.IMPORT_BULK_MIN_ROWS = 2
+    everything = _index_names()
+    calls = []
+    real = importing.build_missing_indexes
+
+    def killed_after_the_commit():
+        calls.append(1)
+        if len(calls) == 2:  # the first call is the run's check before it starts
+            raise _Killed
+        return real()
+
+    importing.build_missing_indexes = killed_after_the_commit
+    job = upload(CSV)
+    try:
+        with pytest.raises(_Killed):
+            run(job)
+    finally:
+        importing.build_missing_indexes = real
+    job.refresh_from_db()
+    assert (job.status, job.created, Contact.objects.count()) == ("running", 2, 2)
+    assert "contact_email_trgm" not in _index_names()  # committed without them
+    import_run(job_id=job.pk)  # what imports_resume queues
+    job.refresh_from_db()
+    assert (job.status, job.created, job.rows, Contact.objects.count()) == ("done", 2, 2, 2)
+    assert _index_names() == everything
