@@ -66,8 +66,13 @@ class StopListener:
         if confirmation is None or confirmation.get("type") != "subscribe":
             logger.warning("Mailing %s: Redis did not confirm the stop subscription", mailing_id)
         self._heard = early is not None and early.get("type") == "message"
+        # Typed optional (redis 8): a subscribed PubSub always holds its connection.
+        connection = pubsub.connection
+        if connection is None:
+            logger.warning("Mailing %s: the stop subscription has no connection", mailing_id)
+            return
         self._poll = select.poll()
-        self._poll.register(pubsub.connection._sock, select.POLLIN | select.POLLHUP)
+        self._poll.register(connection._sock, select.POLLIN | select.POLLHUP)
 
     def heard(self) -> bool:
         """Whether a stop (or anything) has arrived; one system call, no wait."""
