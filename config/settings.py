@@ -171,6 +171,8 @@ CELERY_BEAT_SCHEDULE: dict = {
     "deliveries-release": {"task": "mailing.tasks.deliveries_release", "schedule": 60.0},
     # Imports whose worker was killed go on where their last batch ended.
     "imports-resume": {"task": "contacts.tasks.imports_resume_task", "schedule": 60.0},
+    # A registered custom field gets its index; a deleted one loses it.
+    "contact-indexes": {"task": "contacts.tasks.contact_indexes_task", "schedule": 60.0},
 }
 
 # --- Email ------------------------------------------------------------------
@@ -274,6 +276,7 @@ SPECTACULAR_SETTINGS = {
         "ContactStatusEnum": "api.serializers.contacts.STATUS_CHOICES",
         "MailingStatusEnum": "mailing.models.Mailing.Status",
         "UpsertStatusEnum": "api.serializers.contacts.UPSERT_STATUSES",
+        "ImportTargetEnum": "contacts.imports.mapping.TARGETS",
     },
     # Row ids in paths (api/urls.py IdConverter): up to 18 digits, so always a bigint.
     "PATH_CONVERTER_OVERRIDES": {

@@ -5,6 +5,7 @@ from __future__ import annotations
 from celery import shared_task
 
 from .bulk import bulk_action_fail, bulk_action_run
+from .db import build_missing_indexes
 from .imports.run import import_fail, import_run, imports_resume
 from .models import BulkAction
 
@@ -36,3 +37,10 @@ def import_run_task(job_id: int) -> None:
 def imports_resume_task() -> None:
     """Queue again the imports of workers that were killed (the beat, every minute)."""
     imports_resume()
+
+
+@shared_task
+def contact_indexes_task() -> None:
+    """The indexes of the registered custom fields, built (or dropped with
+    their field) while writes go on (the beat, every minute; contacts/db.py)."""
+    build_missing_indexes(concurrently=True)

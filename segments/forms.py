@@ -5,7 +5,10 @@ A rule tree travels as flat fields named by the node's path: the root group is
 says what it is (`<path>.kind` = group | condition); a group has `.match` and
 `.negate`, a condition `.field` (+ `.custom` for a custom field's name), `.op`
 and `.value` (`.low`/`.high` for between), and `.drawn`, the field the row was
-drawn for (so a changed field is told from a changed operator). `decode_tree`
+drawn for (so a changed field is told from a changed operator). A registered
+custom field (contacts.CustomField) is offered by its own name, `.field` =
+`customField:plan`, with the operators and the value input of its type; the
+generic `customField` entry with its `.custom` box still takes any name. `decode_tree`
 reads them back into the raw tree that `parse_filter` validates, in the order
 shown, so the paths of its errors (`rules[2].rules[0].value`) point at the rows
 on screen.
@@ -18,7 +21,7 @@ validates every row, so a segment is never saved with a row the preview left out
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
+from collections.abc import Collection, Hashable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -26,7 +29,13 @@ from django import forms
 from django.conf import settings
 from django.http import QueryDict
 
+from contacts.custom_fields import FieldType, WrongType, from_json, from_text
+from contacts.models import CustomField
+
+from .rules import RuleError, RuleErrors, parse_filter
 from .rules.fields import (
+    CUSTOM_OPERATORS_BY_TYPE,
+    CUSTOM_OPS,
     CUSTOM_PREFIX,
     FIELDS,
     LIST_OPS,
@@ -66,12 +75,163 @@ def max_form_fields() -> int:
     return 16 * settings.SEGMENT_MAX_CONDITIONS
 
 
-def decode_tree(data: QueryDict) -> dict:
+# -- registered custom fields ------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RegisteredField:
+    """A registered custom field as the builder offers it (contacts.CustomField)."""
+
+    name: str
+    label: str  # its label, or its name; "Label (name)" when two share a label
+    type: str
+    options: tuple[str, ...] = ()
+
+    @property
+    def choice(self) -> str:
+        """Its entry in the field select: the rule's own field name, customField:NAME."""
+        return CUSTOM_PREFIX + self.name
+
+    @property
+    def operators(self) -> tuple[str, ...]:
+        return CUSTOM_OPERATORS_BY_TYPE.get(self.type, CUSTOM_OPS)
+
+    def as_type(self) -> FieldType:
+        return FieldType(self.name, self.type, self.options)
+
+
+# By name, exactly as a rule spells it (keys are case-sensitive to the rules).
+Registered = Mapping[str, RegisteredField]
+
+
+def registered_fields() -> dict[str, RegisteredField]:
+    """The registry for one builder request (one query), in the select's order: by label."""
+    rows = sorted(
+        CustomField.objects.values_list("name", "label", "type", "options"),
+        key=lambda row: ((row[1] or row[0]).lower(), row[0]),
+    )
+    labels = [label or name for name, label, _, _ in rows]
+    return {
+        name: RegisteredField(
+            name,
+            f"{shown} ({name})" if labels.count(shown) > 1 and shown != name else shown,
+            type_,
+            tuple(options),
+        )
+        for (name, _, type_, options), shown in zip(rows, labels, strict=True)
+    }
+
+
+def registered_field(field_name: Any, registered: Registered) -> RegisteredField | None:
+    """The registered field a rule's `customField:NAME` reads, if NAME is registered."""
+    if isinstance(field_name, str) and field_name.startswith(CUSTOM_PREFIX):
+        return registered.get(field_name[len(CUSTOM_PREFIX) :])
+    return None
+
+
+def custom_field_labels(registered: Registered) -> dict[str, str]:
+    """For describe_filter's `names["customField"]`."""
+    return {name: field.label for name, field in registered.items()}
+
+
+# The operators whose value is checked against the field's type. The rule language
+# takes any text for `equals` (it compares text forms); only the builder knows that
+# Seats is a number. `before`/`after` take what the language takes (dates and times).
+_TYPED_VALUE_OPS: dict[str, frozenset[str]] = {
+    "number": frozenset({"equals", "not_equals", "gt", "gte", "lt", "lte"}),
+    "date": frozenset({"equals", "not_equals"}),
+    "boolean": frozenset({"equals"}),
+    "choice": frozenset({"equals", "not_equals"}),
+}
+_NUMBER_TEXT = re.compile(r"\s*[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?\s*")
+
+
+def _type_message(field: RegisteredField, value: Any) -> str:
+    label = field.label
+    if field.type == "number":
+        if isinstance(value, str) and _NUMBER_TEXT.fullmatch(value):
+            return f"{label} needs a number with at most 15 digits before the point."
+        return f"{label} needs a number, e.g. 12 or 4.5."
+    if field.type == "date":
+        return f"{label} needs a date as YYYY-MM-DD, e.g. 2026-03-01."
+    if field.type == "boolean":
+        return f"{label} needs yes or no."
+    return f"{label} must be one of: {', '.join(field.options)}."
+
+
+def typed_value_errors(tree: Any, registered: Registered) -> list[RuleError]:
+    """The values of registered custom fields that do not fit the field's type, as rule
+    errors at parse_filter's paths (`rules[1].value`).
+
+    The values that fit are put in their type's form, in place, as the contact form
+    stores them (contacts.custom_fields.from_text): "12" → 12, "PRO" → the option
+    "pro", "true" → true. So `equals` compares what the contacts hold, and the saved
+    rule is the one the API would send.
+    """
+    errors: list[RuleError] = []
+    if registered and isinstance(tree, dict):
+        _check_group(tree, "", registered, errors)
+    return errors
+
+
+def _check_group(node: dict, path: str, registered: Registered, errors: list[RuleError]) -> None:
+    rules = node.get("rules")
+    if not isinstance(rules, list):
+        return
+    for index, rule in enumerate(rules):
+        rule_path = f"{path}.rules[{index}]" if path else f"rules[{index}]"
+        if isinstance(rule, dict) and "rules" in rule:
+            _check_group(rule, rule_path, registered, errors)
+        elif isinstance(rule, dict):
+            _check_condition(rule, rule_path, registered, errors)
+
+
+def _check_condition(
+    rule: dict, path: str, registered: Registered, errors: list[RuleError]
+) -> None:
+    field = registered_field(rule.get("field"), registered)
+    value = rule.get("value")
+    if field is None or rule.get("op") not in _TYPED_VALUE_OPS.get(field.type, ()):
+        return
+    if _blank(value):
+        return  # waiting for its value (is_incomplete), or "needs a value" (parse_filter)
+    try:
+        if isinstance(value, str):
+            typed = from_text(field.as_type(), value)
+        elif isinstance(value, list | dict):
+            raise WrongType(field.name)
+        else:
+            typed = from_json(field.as_type(), value)
+    except WrongType:
+        errors.append(RuleError(f"{path}.value", _type_message(field, value)))
+    else:
+        rule["value"] = typed
+
+
+def rule_errors(
+    tree: Any, registered: Registered, *, segment_id: int | None = None
+) -> list[RuleError]:
+    """Everything the builder refuses in `tree`: parse_filter's errors and the values
+    that do not fit a registered field's type (one message per value, the type's)."""
+    typed = typed_value_errors(tree, registered)
+    try:
+        parse_filter(tree, segment_id=segment_id)
+    except RuleErrors as exc:
+        at = {error.path for error in typed}
+        return typed + [error for error in exc.errors if error.path not in at]
+    return typed
+
+
+# -- reading the form ----------------------------------------------------------------
+
+
+def decode_tree(data: QueryDict, *, registered: Registered | None = None) -> dict:
     """The raw tree the form describes (not yet validated).
 
     Bounded whatever is posted: at most `max_form_fields()` rule fields (else
     FormTooLarge), and groups deeper than SEGMENT_MAX_DEPTH are read without their
-    rows, which leaves parse_filter to put its depth error on them.
+    rows, which leaves parse_filter to put its depth error on them. `registered` says
+    which `customField:NAME` rows are drawn typed (a switch between types resets a row).
     """
     fields = sum(len(values) for key, values in data.lists() if key.startswith(f"{ROOT}."))
     limit = max_form_fields()
@@ -83,18 +243,20 @@ def decode_tree(data: QueryDict) -> dict:
         if match and match.group(1) != ROOT:
             parent, _, index = match.group(1).rpartition(".")
             children.setdefault(parent, set()).add(int(index))
-    return _decode_group(data, children, ROOT, depth=1)
+    return _decode_group(data, children, ROOT, depth=1, registered=registered or {})
 
 
-def _decode_group(data: QueryDict, children: dict[str, set[int]], path: str, depth: int) -> dict:
+def _decode_group(
+    data: QueryDict, children: dict[str, set[int]], path: str, depth: int, registered: Registered
+) -> dict:
     rules = []
     if depth <= settings.SEGMENT_MAX_DEPTH:
         for index in sorted(children.get(path, ())):
             child = f"{path}.{index}"
             if data.get(f"{child}.kind") == "group":
-                rules.append(_decode_group(data, children, child, depth + 1))
+                rules.append(_decode_group(data, children, child, depth + 1, registered))
             else:
-                rules.append(_decode_condition(data, child))
+                rules.append(_decode_condition(data, child, registered))
     return {
         "match": data.get(f"{path}.match", "all"),
         "negate": data.get(f"{path}.negate") == "on",
@@ -102,24 +264,37 @@ def _decode_group(data: QueryDict, children: dict[str, set[int]], path: str, dep
     }
 
 
-def _kind_of(choice: str) -> Kind | None:
-    if choice == CUSTOM_CHOICE:
+def _kind_of(choice: str, registered: Registered) -> Hashable:
+    """What a row is drawn for: a switch to a choice of another kind starts it afresh.
+    Registered fields of one type are alike (a choice's values are its options)."""
+    field = registered_field(choice, registered)
+    if field is not None:
+        return (Kind.CUSTOM, field.type, field.options)
+    if choice == CUSTOM_CHOICE or choice.startswith(CUSTOM_PREFIX):
         return Kind.CUSTOM
     return FIELDS[choice].kind if choice in FIELDS else None
 
 
-def _decode_condition(data: QueryDict, path: str) -> dict:
+def _operators_of(choice: str, registered: Registered) -> tuple[str, ...]:
+    field = registered_field(choice, registered)
+    if field is not None:
+        return field.operators
+    if choice == CUSTOM_CHOICE or choice.startswith(CUSTOM_PREFIX):
+        return OPERATORS_BY_KIND[Kind.CUSTOM]
+    return FIELDS[choice].operators if choice in FIELDS else ()
+
+
+def _decode_condition(data: QueryDict, path: str, registered: Registered) -> dict:
     choice = data.get(f"{path}.field", "")
-    name = choice
+    name = choice  # a registered field's choice is its rule name, customField:NAME
     if choice == CUSTOM_CHOICE:
         name = CUSTOM_PREFIX + data.get(f"{path}.custom", "").strip()
     condition: dict[str, Any] = {"field": name, "op": data.get(f"{path}.op", "")}
     drawn = data.get(f"{path}.drawn")
-    if drawn is not None and _kind_of(drawn) != _kind_of(choice):
+    if drawn is not None and _kind_of(drawn, registered) != _kind_of(choice, registered):
         # The field was just switched to one of another kind: the operator and value
         # on screen were the old field's. Start from the new field's first operator.
-        kind = _kind_of(choice)
-        operators = OPERATORS_BY_KIND.get(kind, ()) if kind is not None else ()
+        operators = _operators_of(choice, registered)
         condition["op"] = operators[0] if operators else ""
         return condition
     if condition["op"] == "between":
@@ -269,13 +444,16 @@ def apply_action(tree: dict, action: str) -> str | None:
     return None
 
 
-FIELD_CHOICES: list[tuple[str, str]] = [(f.name, f.label) for f in FIELDS.values()] + [
-    (CUSTOM_CHOICE, "Custom field…")
-]
+# The contact's own fields; the template adds the registered custom fields and the
+# generic "Other custom field…" (CUSTOM_CHOICE) after them.
+FIELD_CHOICES: list[tuple[str, str]] = [(f.name, f.label) for f in FIELDS.values()]
 
 
-def encode_tree(tree: dict, path: str = ROOT) -> dict[str, list[str]]:
-    """The form fields for a canonical tree: what a browser would post (tests, bench)."""
+def encode_tree(
+    tree: dict, path: str = ROOT, *, registered: Collection[str] = ()
+) -> dict[str, list[str]]:
+    """The form fields for a canonical tree: what a browser would post (tests, bench).
+    Custom fields named in `registered` are posted as their typed rows post them."""
     data: dict[str, list[str]] = {
         f"{path}.kind": ["group"],
         f"{path}.match": [tree.get("match", "all")],
@@ -285,11 +463,13 @@ def encode_tree(tree: dict, path: str = ROOT) -> dict[str, list[str]]:
     for index, rule in enumerate(tree.get("rules", [])):
         child = f"{path}.{index}"
         if "rules" in rule:
-            data.update(encode_tree(rule, child))
+            data.update(encode_tree(rule, child, registered=registered))
             continue
         data[f"{child}.kind"] = ["condition"]
         name = rule["field"]
-        if name.startswith(CUSTOM_PREFIX):
+        if name.startswith(CUSTOM_PREFIX) and name[len(CUSTOM_PREFIX) :] in registered:
+            data[f"{child}.field"] = [name]
+        elif name.startswith(CUSTOM_PREFIX):
             data[f"{child}.field"] = [CUSTOM_CHOICE]
             data[f"{child}.custom"] = [name[len(CUSTOM_PREFIX) :]]
         else:

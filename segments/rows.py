@@ -8,13 +8,16 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from .forms import CUSTOM_CHOICE, ROOT
+from .forms import CUSTOM_CHOICE, ROOT, Registered, RegisteredField, registered_field
 from .rules.fields import (
+    CUSTOM_OPERATOR_LABELS,
+    CUSTOM_OPS,
     CUSTOM_PREFIX,
     FIELDS,
     LIST_OPS,
     OPERATOR_LABELS,
     OPERATORS_BY_KIND,
+    VALUELESS_OPS,
     Kind,
 )
 
@@ -38,6 +41,7 @@ class Row:
     value: Any = ""
     operators: list[tuple[str, str]] = dataclasses.field(default_factory=list)
     widget: str = "text"
+    options: list[str] = dataclasses.field(default_factory=list)  # a registered choice's
     incomplete: bool = False  # left out of the preview until it has a value
     autofocus: bool = False  # the row just added: its field select takes the focus
 
@@ -90,6 +94,7 @@ class _Draw:
     errors: NodeErrors
     incomplete: frozenset[str]
     focus: str | None
+    registered: Registered
 
 
 def build_rows(
@@ -98,8 +103,9 @@ def build_rows(
     *,
     incomplete: frozenset[str] = frozenset(),
     focus: str | None = None,
+    registered: Registered | None = None,
 ) -> Row:
-    return _group_row(tree, _Draw(errors, incomplete, focus), ROOT, 1)
+    return _group_row(tree, _Draw(errors, incomplete, focus, registered or {}), ROOT, 1)
 
 
 def _group_row(tree: dict, draw: _Draw, path: str, depth: int) -> Row:
@@ -129,26 +135,16 @@ def flatten(row: Row):
 
 def _condition_row(rule: dict, draw: _Draw, path: str, depth: int) -> Row:
     name = str(rule.get("field") or "")
-    custom = ""
-    if name.startswith(CUSTOM_PREFIX):
-        name, custom = CUSTOM_CHOICE, name[len(CUSTOM_PREFIX) :]
-    kind = Kind.CUSTOM if name == CUSTOM_CHOICE else (FIELDS[name].kind if name in FIELDS else None)
-    operators = OPERATORS_BY_KIND.get(kind, ()) if kind else ()
     op = str(rule.get("op") or rule.get("operator") or "")
-    if operators and op not in operators:
-        op = operators[0]  # the field changed: start from its first operator
+    value = rule.get("value", "")
+    registered = registered_field(name, draw.registered)
     row = Row(
         path=path,
         kind="condition",
         depth=depth,
-        field=name,
-        custom=custom,
-        op=op,
-        value=rule.get("value", ""),
-        operators=[(o, OPERATOR_LABELS[o]) for o in operators],
-        widget=widget_for(kind, op),
         incomplete=path in draw.incomplete,
         autofocus=path == draw.focus,
+        **(_typed(registered, op, value) if registered else _untyped(name, op, value)),
     )
     typed = _what_was_typed(row)
     row.errors = [
@@ -156,6 +152,79 @@ def _condition_row(rule: dict, draw: _Draw, path: str, depth: int) -> Row:
         for part, message in draw.errors.get(path, [])
     ]
     return row
+
+
+def _untyped(name: str, op: str, value: Any) -> dict[str, Any]:
+    """A contact field's row, or a custom field nobody registered (its name in a box)."""
+    custom = ""
+    if name.startswith(CUSTOM_PREFIX):
+        name, custom = CUSTOM_CHOICE, name[len(CUSTOM_PREFIX) :]
+    kind = Kind.CUSTOM if name == CUSTOM_CHOICE else (FIELDS[name].kind if name in FIELDS else None)
+    operators = OPERATORS_BY_KIND.get(kind, ()) if kind else ()
+    if operators and op not in operators:
+        op = operators[0]  # the field changed: start from its first operator
+    return {
+        "field": name,
+        "custom": custom,
+        "op": op,
+        "value": value,
+        "operators": [(o, OPERATOR_LABELS[o]) for o in operators],
+        "widget": widget_for(kind, op),
+    }
+
+
+def _typed(field: RegisteredField, op: str, value: Any) -> dict[str, Any]:
+    """A registered custom field's row: its type's operators and value input.
+
+    An operator of the language that the type does not offer (a rule the API saved,
+    `contains` on a number) is kept and listed, so that opening and saving a segment
+    never changes its rules unseen."""
+    operators = field.operators
+    if op in CUSTOM_OPS and op not in operators:
+        operators = (*operators, op)
+    elif op not in operators:
+        op = operators[0]  # the field changed: start from its first operator
+    labels = CUSTOM_OPERATOR_LABELS.get(field.type, {})
+    widget = _typed_widget(field, op, value)
+    options: list[str] = []
+    if widget == "option":
+        # The option's own spelling is selected; a value that is no longer an option
+        # (options change) is listed too, so that it stays until it is changed.
+        spelled = {option.lower(): option for option in field.options}
+        shown = "" if value is None else str(value)
+        value = spelled.get(shown.lower(), shown)
+        options = list(field.options)
+        if value and value not in options:
+            options.append(value)
+    return {
+        "field": field.choice,
+        "op": op,
+        "value": value,
+        "operators": [(o, labels.get(o, OPERATOR_LABELS[o])) for o in operators],
+        "widget": widget,
+        "options": options,
+    }
+
+
+_BARE_DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def _typed_widget(field: RegisteredField, op: str, value: Any) -> str:
+    if op in VALUELESS_OPS:
+        return "none"
+    if op not in field.operators:
+        return widget_for(Kind.CUSTOM, op)
+    if field.type == "number":
+        return "decimal"
+    if field.type == "date":
+        # A date box shows only YYYY-MM-DD: a date and time (the API's) stays as text.
+        bare = value in ("", None) or isinstance(value, str) and _BARE_DATE.fullmatch(value)
+        return "date" if bare else "text"
+    if field.type == "boolean":
+        return "boolean"
+    if field.type == "choice":
+        return "option"
+    return "text"
 
 
 NUMBER_WIDGETS = frozenset({"number", "days", "between", "decimal"})

@@ -139,6 +139,13 @@ PLANS = [  # (plan, weight, min seats, max seats)
     ("enterprise", 15, 25, 500),
 ]
 TRIAL_SHARE = 0.30  # of contacts with a plan: "trial_ends" set
+# Registered, so the builder and the forms know their types (and the fields get their
+# indexes): (name, label, type, options).
+CUSTOM_FIELDS = [
+    ("plan", "Plan", "choice", [name for name, _, _, _ in PLANS]),
+    ("seats", "Seats", "number", []),
+    ("trial_ends", "Trial ends", "date", []),
+]
 TRIAL_ENDS_DAYS = (-60, 30)  # relative to the anchor date
 
 

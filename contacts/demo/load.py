@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from django.db import connection, transaction
 
 from contacts.db import IndexesSetAside, tag_ids_written_by_caller
-from contacts.models import Contact, ContactTag, Group, GroupMembership, Tag
+from contacts.models import Contact, ContactTag, CustomField, Group, GroupMembership, Tag
 
 from . import sql
-from .data import GROUPS, TAGS, anchor_datetime
+from .data import CUSTOM_FIELDS, GROUPS, TAGS, anchor_datetime
 from .sql import Sql, qn
 
 # Session settings for the load (SET LOCAL: they end with the transaction). Index
@@ -45,6 +45,13 @@ def _get_or_create_ci(model, name: str, **defaults) -> int:
     if obj is None:
         obj = model.objects.create(name=name, **defaults)
     return obj.pk
+
+
+def register_demo_fields() -> None:
+    """The custom fields the demo data fills, registered (those not yet)."""
+    for name, label, type_, options in CUSTOM_FIELDS:
+        if not CustomField.objects.filter(name__iexact=name).exists():
+            CustomField.objects.create(name=name, label=label, type=type_, options=options)
 
 
 def seed_contacts(
@@ -84,6 +91,7 @@ def seed_contacts(
         group_ids = {
             g.name: _get_or_create_ci(Group, g.name, description=g.description) for g in GROUPS
         }
+        register_demo_fields()
 
         t = time.monotonic()
         bulk = IndexesSetAside() if max_id is None else None

@@ -34,7 +34,7 @@ from typing import Any
 
 import psycopg
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection, reset_queries, transaction
 from django.db.models import F
 from django.utils import timezone
 
@@ -339,6 +339,7 @@ def _run_in_batches(job: ImportJob, progress: Callable[[ImportJob], None]) -> No
                 **{name: F(name) + value for name, value in vars(counts).items()},
             )
         job.refresh_from_db()
+        reset_queries()  # a DEBUG worker logs each batch's statements: keep memory flat
         progress(job)
     _finish(job, Status.DONE)
 
@@ -375,6 +376,7 @@ def _run_in_bulk(job: ImportJob, progress: Callable[[ImportJob], None]) -> bool:
                 setattr(job, name, value)
             if side.report(job) != Status.RUNNING:
                 raise _Cancelled  # the transaction rolls back: nothing was imported
+            reset_queries()
             progress(job)
         created, repeats = load.merge(job_id=job.pk, group_id=job.group_id, duplicate=_DUPLICATE)
         total.created, total.rejected = created, total.rejected + repeats
@@ -386,7 +388,7 @@ def _run_in_bulk(job: ImportJob, progress: Callable[[ImportJob], None]) -> bool:
     # Committed: the contacts are in. The search indexes are built two at a time (if
     # this stops, the rerun builds what is missing), then the statistics that said
     # "empty" are renewed, and only then is the job done.
-    build_missing_indexes()
+    build_missing_indexes(wait=True)  # after a registry build that held the lock
     with connection.cursor() as cursor:
         cursor.execute(f"ANALYZE {Contact._meta.db_table}")
     _finish(job, Status.DONE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 from .fields import CUSTOM_PREFIX, FIELDS, OPERATOR_LABELS
@@ -14,16 +15,21 @@ _BOOLEAN_PHRASES = {
 }
 
 
-def describe_filter(tree: dict, *, names: dict[str, dict[int, str]] | None = None) -> str:
+Names = Mapping[str, Mapping[Any, str]]
+
+
+def describe_filter(tree: dict, *, names: Names | None = None) -> str:
     """E.g. "Last interacted more than 90 days ago, not bounced and tagged vip".
 
-    `names` maps "group"/"segment" ids to names for display; ids are shown otherwise.
+    `names` maps "group"/"segment" ids to names for display (ids are shown otherwise),
+    and "customField" names of registered custom fields to their labels, shown as
+    written ("Seats ≥ 10"); other custom fields are shown by their name.
     """
     text = _group(tree, names or {}, top=True)
     return text[:1].upper() + text[1:] if text else "Everybody"
 
 
-def _group(node: dict, names: dict, *, top: bool = False) -> str:
+def _group(node: dict, names: Names, *, top: bool = False) -> str:
     parts = [
         _group(rule, names) if "rules" in rule else _condition(rule, names)
         for rule in node["rules"]
@@ -44,21 +50,25 @@ def _group(node: dict, names: dict, *, top: bool = False) -> str:
     return text
 
 
-def _condition(rule: dict, names: dict) -> str:
+def _condition(rule: dict, names: Names) -> str:
     field, op = rule["field"], rule["op"]
     # A canonical tree: the value's shape is the one its operator takes (an int of days, a pair…).
     value: Any = rule.get("value")
     if isinstance(value, bool) and (field, value) in _BOOLEAN_PHRASES:
         return _BOOLEAN_PHRASES[(field, value)]
-    if field.startswith(CUSTOM_PREFIX):
-        label = field[len(CUSTOM_PREFIX) :]
+    custom = field[len(CUSTOM_PREFIX) :] if field.startswith(CUSTOM_PREFIX) else None
+    labels = names.get("customField", {})
+    if custom is not None and custom in labels:
+        subject = labels[custom]  # a name the marketer chose ("NPS", "Plan tier"), as written
+    elif custom is not None:
+        subject = custom.lower()
     else:
-        label = FIELDS[field].label if field in FIELDS else field
+        subject = (FIELDS[field].label if field in FIELDS else field).lower()
     match op:
         case "within_days":
-            return f"{label.lower()} within the last {_days(value)}"
+            return f"{subject} within the last {_days(value)}"
         case "older_than_days":
-            return f"{label.lower()} more than {_days(value)} ago"
+            return f"{subject} more than {_days(value)} ago"
         case "is" | "is_not" | "any_of" | "all_of" | "none_of" if field == "tag":
             verb = {
                 "is": "tagged",
@@ -75,11 +85,11 @@ def _condition(rule: dict, names: dict) -> str:
             name = names.get("segment", {}).get(value, f"#{value}")
             return f"{'in' if op == 'in_segment' else 'not in'} segment {name}"
         case "between":
-            return f"{label.lower()} between {value[0]} and {value[1]}"
+            return f"{subject} between {value[0]} and {value[1]}"
         case "is_set" | "is_not_set":
-            return f"{label.lower()} {OPERATOR_LABELS[op]}"
+            return f"{subject} {OPERATOR_LABELS[op]}"
         case _:
-            return f"{label.lower()} {OPERATOR_LABELS[op]} {_values(value)}"
+            return f"{subject} {OPERATOR_LABELS[op]} {_values(value)}"
 
 
 def _days(n: int) -> str:

@@ -83,6 +83,27 @@ OPERATORS_BY_KIND: dict[Kind, tuple[str, ...]] = {
     Kind.CUSTOM: CUSTOM_OPS,
 }
 
+# Registered custom fields (contacts.CustomField, by its type): the operators of
+# CUSTOM_OPS that mean something for values of that type, as the builder offers them.
+# Nothing here is new to the language: each is the customField operator of the same
+# name (docs/design.md#custom-fields). There are no `in`, `between` or `within_days`
+# for custom fields, so the builder offers none.
+CUSTOM_OPERATORS_BY_TYPE: dict[str, tuple[str, ...]] = {
+    "text": ("equals", "not_equals", "contains", "not_contains", "is_set", "is_not_set"),
+    "number": ("equals", "not_equals", "gt", "gte", "lt", "lte", "is_set", "is_not_set"),
+    "date": ("before", "after", "equals", "not_equals", "is_set", "is_not_set"),
+    "boolean": ("equals", "is_set", "is_not_set"),
+    "choice": ("equals", "not_equals", "is_set", "is_not_set"),
+}
+# How those operators read in the builder's select, where the type makes a word fit
+# better than OPERATOR_LABELS' (the rule stays the same).
+CUSTOM_OPERATOR_LABELS: dict[str, dict[str, str]] = {
+    "number": {"equals": "=", "not_equals": "≠"},
+    "date": {"equals": "is on", "not_equals": "is not on"},
+    "boolean": {"equals": "is"},
+    "choice": {"equals": "is", "not_equals": "is not"},
+}
+
 # Operators that take no value.
 VALUELESS_OPS = frozenset({"is_set", "is_not_set"})
 # Operators that take a list.

@@ -11,9 +11,10 @@ from django.core.management import CommandError, call_command
 from django.db import connection
 from django.db.models import F, UniqueConstraint
 
+from contacts.db import custom_field_index_name
 from contacts.demo import data as demo_data
 from contacts.demo import sql as demo_sql
-from contacts.models import Contact, ContactTag, Group, GroupMembership, Tag
+from contacts.models import Contact, ContactTag, CustomField, Group, GroupMembership, Tag
 
 pytestmark = pytest.mark.django_db
 
@@ -231,8 +232,22 @@ def test_indexes_and_foreign_keys_exist_after_a_run():
     assert before >= expected_index_names()
     fks = link_foreign_keys()
     seed()
-    assert contact_index_names() == before
+    # and the indexes of the custom fields the demo registers
+    demo = {custom_field_index_name(name) for name in ("plan", "seats", "trial_ends")}
+    assert contact_index_names() == before | demo
     assert link_foreign_keys() == fks == 4
+
+
+def test_the_demos_custom_fields_are_registered_with_their_types():
+    seed()
+    registered = list(CustomField.objects.order_by("name").values_list("name", "type", "options"))
+    assert registered == [
+        ("plan", "choice", ["free", "pro", "enterprise"]),
+        ("seats", "number", []),
+        ("trial_ends", "date", []),
+    ]
+    seed()  # a second run appends contacts and registers nothing twice
+    assert CustomField.objects.count() == 3
 
 
 def test_a_failure_mid_way_restores_indexes_and_keeps_nothing(monkeypatch):

@@ -55,3 +55,24 @@ def test_list_values_are_listed():
     assert describe_filter(tree) == (
         "Tagged any of vip, beta, lead score between 10 and 20 and country is one of France, Spain"
     )
+
+
+def test_registered_custom_fields_are_named_by_their_label_as_written():
+    tree = parse_filter(
+        [
+            {"field": "customField:nps", "op": "gte", "value": 9},
+            {"field": "customField:plan", "op": "equals", "value": "pro"},
+            {"field": "customField:renewal", "op": "is_set"},
+        ]
+    )
+    names = {"customField": {"nps": "NPS score", "plan": "Plan tier", "renewal": "Renewal"}}
+    assert describe_filter(tree, names=names) == (
+        "NPS score ≥ 9, Plan tier equals pro and Renewal is set"
+    )
+
+
+def test_unregistered_custom_fields_keep_their_name():
+    tree = parse_filter([{"field": "customField:Legacy", "op": "equals", "value": "x"}])
+    # Keys are case-sensitive: "Legacy" is not the registered "legacy".
+    names = {"customField": {"legacy": "Old ID"}}
+    assert describe_filter(tree, names=names) == "Legacy equals x"
