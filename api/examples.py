@@ -216,3 +216,92 @@ CONTACT_PATCH = OpenApiExample(
     value={"lead_score": 90, "tags": ["vip", "customer"]},
     request_only=True,
 )
+
+IMPORT_REQUEST = OpenApiExample(
+    "A file with its mapping (the other columns guessed)",
+    value={
+        "file": "contacts.csv",
+        "mapping": {
+            "E-mail": "email",
+            "Plan": {"to": "custom", "field": "plan", "type": "text"},
+            "Notes": "skip",
+        },
+        "update_existing": True,
+        "tags": ["webinar-march", "imported"],
+        "group": "Newsletter",
+    },
+    request_only=True,
+    media_type="multipart/form-data",
+)
+_IMPORT = {
+    "id": 4,
+    "status": "queued",
+    "file_name": "contacts.csv",
+    "size": 48213,
+    "columns": [
+        {"header": "E-mail", "to": "email", "field": None},
+        {"header": "First name", "to": "first_name", "field": None},
+        {"header": "Plan", "to": "custom", "field": "plan"},
+        {"header": "Notes", "to": "skip", "field": None},
+    ],
+    "update_existing": True,
+    "tags": ["webinar-march", "imported"],
+    "group": "Newsletter",
+    "total": None,
+    "rows": 0,
+    "created": 0,
+    "updated": 0,
+    "unchanged": 0,
+    "rejected": 0,
+    "progress": 0.0,
+    "rate": None,
+    "error": "",
+    "created_at": "2026-02-01T09:30:00Z",
+    "started_at": None,
+    "finished_at": None,
+}
+IMPORT_QUEUED = OpenApiExample("Queued", value=_IMPORT, response_only=True, status_codes=["202"])
+IMPORT_DONE = OpenApiExample(
+    "Done",
+    value={
+        **_IMPORT,
+        "status": "done",
+        "total": 1200,
+        "rows": 1200,
+        "created": 1150,
+        "updated": 38,
+        "unchanged": 9,
+        "rejected": 3,
+        "progress": 1.0,
+        "rate": 4210.5,
+        "started_at": "2026-02-01T09:30:01Z",
+        "finished_at": "2026-02-01T09:30:01.285000Z",
+    },
+    response_only=True,
+)
+IMPORT_ERRORS = OpenApiExample(
+    "A mapping that cannot run",
+    value={
+        "errors": [
+            {
+                "path": "mapping.Emial",
+                "message": "The file has no column “Emial”; its columns: “E-mail”, "
+                "“First name”, “Plan”, “Notes”.",
+            }
+        ]
+    },
+    response_only=True,
+    status_codes=["400"],
+)
+IMPORT_REJECTIONS = OpenApiExample(
+    "Rejected rows",
+    value=[
+        {"line": 7, "email": "nope", "reason": "E-mail: 'nope' is not a valid email address."},
+        {
+            "line": 12,
+            "email": "ann@example.com",
+            "reason": "The same email is on line 3, which was imported; each contact once.",
+        },
+    ],
+    response_only=True,
+)

@@ -6,18 +6,23 @@ DATA_UPLOAD_MAX_MEMORY_SIZE (2.5 MB), which stays as it is for the dashboard's
 forms. So the body is read here from the request stream, never through
 `HttpRequest.body` (which checks Django's limit and answers with an HTML 400),
 and a body without Content-Length (`Transfer-Encoding: chunked`) is read too
-instead of being taken for an empty one.
+instead of being taken for an empty one. A file upload (multipart/form-data, the
+one body of `POST /api/imports`) has the import's limit, IMPORT_MAX_BYTES.
 """
 
 from __future__ import annotations
 
+import io
 import json
 import re
 from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import TooManyFieldsSent, TooManyFilesSent
 from django.core.handlers.wsgi import LimitedStream
+from django.http.multipartparser import MultiPartParser as DjangoMultiPartParser
+from django.http.multipartparser import MultiPartParserError
 from rest_framework import parsers, renderers
 from rest_framework.exceptions import ParseError
 from rest_framework.request import Request
@@ -179,3 +184,77 @@ class ChunkedBody:
 
 def _malformed() -> ParseError:
     return ParseError("The chunked request body is malformed.")
+
+
+# -- file uploads ----------------------------------------------------------------------
+
+# Room for the form's other parts and their headers beside the file itself.
+FORM_ROOM = 64 * 1024
+
+
+def upload_too_large() -> ApiError:
+    # Imported here: DRF's settings may load this module before the apps are ready, and
+    # contacts.imports.run needs the models.
+    from contacts.imports.run import too_large_message
+
+    return ApiError([error("file", too_large_message())], status_code=413)
+
+
+class MultiPartParser(parsers.BaseParser):
+    """multipart/form-data with one file of up to IMPORT_MAX_BYTES (POST /api/imports).
+
+    A Content-Length over the limit is refused before anything is read; a chunked body
+    (no Content-Length, which Django's parser takes for no body at all) is read to its
+    end, and refused once it passes the limit. The form's limits (DATA_UPLOAD_MAX_*)
+    are JSON errors like any other. Files larger than FILE_UPLOAD_MAX_MEMORY_SIZE go
+    to a temporary file, as Django does for the dashboard's upload.
+    """
+
+    media_type = "multipart/form-data"
+
+    def parse(self, stream, media_type=None, parser_context=None):
+        parser_context = parser_context or {}
+        request = parser_context["request"]
+        limit = settings.IMPORT_MAX_BYTES + FORM_ROOM
+        meta = request._request.META.copy()
+        chunked = is_chunked(meta)
+        declared = None if chunked else _content_length(meta)
+        if declared is not None and declared > limit:
+            raise upload_too_large()  # said up front: not worth reading
+        meta["CONTENT_TYPE"] = media_type
+        if chunked:
+            meta["CONTENT_LENGTH"] = str(limit)  # at most; the stream ends with the body
+        capped = io.BufferedReader(_Capped(stream, limit))  # DRF passes no stream for no body
+        encoding = parsers.get_encoding(parser_context)  # type: ignore[attr-defined]
+        try:
+            parser = DjangoMultiPartParser(meta, capped, request.upload_handlers, encoding)
+            data, files = parser.parse()
+        except MultiPartParserError as exc:
+            raise ParseError(f"Multipart form parse error - {str(exc)[:200]}") from None
+        except TooManyFieldsSent:
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FIELDS
+            raise ApiError([error("", f"Send at most {limit:,} form fields.")]) from None
+        except TooManyFilesSent:
+            limit = settings.DATA_UPLOAD_MAX_NUMBER_FILES
+            raise ApiError([error("", f"Send at most {limit:,} files.")]) from None
+        return parsers.DataAndFiles(data, files)
+
+
+class _Capped(io.RawIOBase):
+    """A body stream that refuses to be read past `limit` bytes (413)."""
+
+    def __init__(self, stream, limit: int):
+        self.stream, self.limit, self.count = stream, limit, 0
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:
+        data = self.stream.read(max(min(len(buffer), self.limit + 1 - self.count), 0))
+        self.count += len(data)
+        if self.count > self.limit:
+            if isinstance(self.stream, ChunkedBody):
+                self.stream.discard_rest()
+            raise upload_too_large()
+        buffer[: len(data)] = data
+        return len(data)

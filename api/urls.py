@@ -14,7 +14,7 @@ from drf_spectacular.renderers import (
 )
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
-from .views import base, contacts, lists, mailings, segments
+from .views import base, contacts, imports, lists, mailings, segments
 
 
 class IdConverter:
@@ -59,6 +59,14 @@ urlpatterns = [
     *route("contacts", contacts.ContactListView.as_view(), "contacts"),
     *route("contacts/export", contacts.ContactExportView.as_view(), "contacts-export"),
     *route("contacts/<id:contact_id>", contacts.ContactDetailView.as_view(), "contact"),
+    *route("imports", imports.ImportListView.as_view(), "imports"),
+    *route("imports/<id:job_id>", imports.ImportDetailView.as_view(), "import"),
+    *route(
+        "imports/<id:job_id>/rejections",
+        imports.ImportRejectionsView.as_view(),
+        "import-rejections",
+    ),
+    *route("imports/<id:job_id>/cancel", imports.ImportCancelView.as_view(), "import-cancel"),
     *route("tags", lists.TagListView.as_view(), "tags"),
     *route("groups", lists.GroupListView.as_view(), "groups"),
     *route("groups/<id:group_id>/members", lists.GroupMembersView.as_view(), "group-members"),

@@ -36,6 +36,8 @@ class StagedLoad:
         self.now = now
         self.defaults = {**NEW_DEFAULTS, "created_at": now}
         self.staged = 0
+        self.tag_ids: dict[str, int] = {}  # lower-case name → id, across batches
+        self.tag_arrays: dict[tuple[str, ...], str] = {}  # a row's tags → its tag_ids
         types = ", ".join(f"{name} {RECORD_TYPES[name]}" for name in UPSERT_COLUMNS)
         with connection.cursor() as cursor:
             # Temporary and dropped at the commit: no WAL, nothing left behind by a
@@ -48,18 +50,28 @@ class StagedLoad:
     def add(self, valid: dict[str, tuple[int, dict[str, Any]]]) -> None:
         """A batch's checked contacts (lower-case email → first line, contact), in
         line order. Their new tag names are created now."""
-        tag_ids = names_to_ids(Tag, (n for _, data in valid.values() for n in data.get("tags", ())))
-        defaults = self.defaults
+        self._learn_tags(valid)
+        defaults, arrays = self.defaults, self.tag_arrays
         sql = f"COPY {_STAGING} ({', '.join(_COLUMNS)}) FROM STDIN"
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
             for key, (line, data) in valid.items():
                 row: list[Any] = [line, key, data["email"]]
                 row += [data.get(name, defaults[name]) for name in UPSERT_COLUMNS]
                 row[-1] = json.dumps(row[-1], ensure_ascii=False)  # custom_fields
-                ids = sorted({tag_ids[name.lower()] for name in data.get("tags", ())})
-                row.append("{" + ",".join(map(str, ids)) + "}")
+                row.append(arrays[tuple(data.get("tags", ()))])
                 copy.write_row(row)
         self.staged += len(valid)
+
+    def _learn_tags(self, valid: dict[str, tuple[int, dict[str, Any]]]) -> None:
+        """The ids of the batch's tags (new names created), and each distinct list of a
+        row's tags as the array literal its contact gets: a file repeats a few lists, so
+        each is worked out once per load, not once per row."""
+        lists = {tuple(data.get("tags", ())) for _, data in valid.values()} - self.tag_arrays.keys()
+        names = {name for tags in lists for name in tags if name.lower() not in self.tag_ids}
+        self.tag_ids.update(names_to_ids(Tag, names))
+        for tags in lists:
+            ids = sorted({self.tag_ids[name.lower()] for name in tags})
+            self.tag_arrays[tags] = "{" + ",".join(map(str, ids)) + "}"
 
     def merge(self, *, job_id: int, group_id: int | None, duplicate: str) -> tuple[int, int]:
         """Insert the staged contacts, each email once; the repeats are rejected with

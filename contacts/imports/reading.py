@@ -105,7 +105,7 @@ def _decode(sample: bytes, encoding: str) -> str:
     decoder = codecs.getincrementaldecoder(encoding)(errors=_errors(encoding))
     try:
         return decoder.decode(sample, final=False)
-    except UnicodeDecodeError:
+    except UnicodeError:  # also UTF-16 without its byte-order mark
         raise Unreadable(
             f"The file is not {ENCODINGS.get(encoding, encoding)}: choose another encoding "
             "(Windows-1252 for files from older Excel versions)."
@@ -187,8 +187,17 @@ def _lines(stream: BinaryIO, encoding: str) -> Iterator[str]:
     """The text of the file line by line, decoded one line at a time so that a byte
     that is not in the encoding is reported with its line (_BadLine)."""
     if encoding == "utf-16":  # its newlines are two bytes: the codec splits them
-        yield from io.TextIOWrapper(stream, encoding=encoding, newline="")
-        return
+        text = io.TextIOWrapper(stream, encoding=encoding, newline="")
+        number = 0
+        while True:
+            number += 1
+            try:
+                read = text.readline()
+            except UnicodeError:  # an odd byte at the end, or no byte-order mark
+                raise _BadLine(number) from None
+            if not read:
+                return
+            yield read
     errors = _errors(encoding)
     codec = "utf-8" if encoding == "utf-8-sig" else encoding
     for number, line in enumerate(stream, start=1):

@@ -1,5 +1,6 @@
-"""API fixtures: a token for the marketer, clients with and without it, and a
-throttle state of its own for every test (no test sees another's request counts)."""
+"""API fixtures: a token for the marketer, clients with and without it, a throttle
+state of its own for every test (no test sees another's request counts), and a
+directory of its own for the files uploaded to /api/imports."""
 
 from __future__ import annotations
 
@@ -20,6 +21,14 @@ def _own_throttle_counts(settings):
             "KEY_PREFIX": f"flock-test-{uuid.uuid4().hex}",
         }
     }
+
+
+@pytest.fixture(autouse=True)
+def import_dir(settings, tmp_path):
+    """Every test keeps the files it uploads for import in a directory of its own
+    (as in tests/contacts)."""
+    settings.IMPORT_DIR = tmp_path / "imports"
+    return settings.IMPORT_DIR
 
 
 @pytest.fixture

@@ -6,8 +6,10 @@ import re
 
 import pytest
 from django.contrib.staticfiles import finders
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 
+from contacts.imports.run import import_run
 from contacts.validation import READ_ONLY_FIELDS
 
 pytestmark = pytest.mark.django_db
@@ -25,6 +27,8 @@ OPERATIONS = {
     ("get", "/api/tags"), ("post", "/api/tags"), ("get", "/api/groups"), ("post", "/api/groups"),
     ("get", "/api/groups/{group_id}/members"), ("post", "/api/groups/{group_id}/members"),
     ("delete", "/api/groups/{group_id}/members/{contact_id}"),
+    ("get", "/api/imports"), ("post", "/api/imports"), ("get", "/api/imports/{job_id}"),
+    ("get", "/api/imports/{job_id}/rejections"), ("post", "/api/imports/{job_id}/cancel"),
 }  # fmt: skip
 
 
@@ -54,6 +58,8 @@ def test_every_write_has_a_request_example_and_lists_have_response_examples(sche
                 assert body.get("examples"), (method, path)
     contacts = schema["paths"]["/api/segments/contacts"]["get"]["responses"]["200"]
     assert contacts["content"]["application/json"]["examples"]
+    upload = schema["paths"]["/api/imports"]["post"]["requestBody"]["content"]
+    assert list(upload) == ["multipart/form-data"] and upload["multipart/form-data"]["examples"]
 
 
 def test_the_seed_002_create_example_is_in_the_schema(schema):
@@ -116,7 +122,7 @@ def test_request_bodies_are_closed_to_keys_they_do_not_know(schema):
     bodies = [
         name for name in components if name.endswith("Request") and name != "ContactUpsertRequest"
     ]
-    assert len(bodies) == 9
+    assert len(bodies) == 10
     for name in [*bodies, "Condition", "RuleGroup"]:
         assert components[name]["additionalProperties"] is False, name
 
@@ -141,6 +147,9 @@ def test_every_response_object_has_the_keys_its_schema_lists_in_that_order(api, 
         f"/api/groups/{group.json()['id']}/members", {"contact_ids": [1]}, format="json"
     )
     upsert = api.post("/api/contacts", [{"email": "nope"}], format="json").json()
+    upload = SimpleUploadedFile("people.csv", b"Email\nnope\n", content_type="text/csv")
+    job = api.post("/api/imports", {"file": upload}, format="multipart").json()
+    import_run(job_id=job["id"])
     bodies = {
         "Contact": contact.json(),
         "ContactSummary": api.get(f"/api/segments/{segment['id']}/contacts").json()[0],
@@ -153,6 +162,9 @@ def test_every_response_object_has_the_keys_its_schema_lists_in_that_order(api, 
         "UpsertResult": upsert,
         "UpsertItemResult": upsert["results"][0],
         "Error": upsert["results"][0]["errors"][0],
+        "ImportJob": api.get(f"/api/imports/{job['id']}").json(),
+        "ImportColumn": job["columns"][0],
+        "ImportRejection": api.get(f"/api/imports/{job['id']}/rejections").json()[0],
     }
     for name, body in bodies.items():
         assert list(body) == list(schema["components"]["schemas"][name]["properties"]), name

@@ -92,6 +92,21 @@ def test_utf8_chosen_for_a_windows_1252_file_says_which_encoding_to_choose(tmp_p
         sniff(write(tmp_path, data), encoding="utf-8")
 
 
+def test_utf16_chosen_for_a_utf8_file_without_its_mark_says_to_choose_another(tmp_path):
+    path = write(tmp_path, (HEADER + "ann@example.com,Ann,X\n").encode())
+    with pytest.raises(Unreadable, match="The file is not UTF-16: choose another encoding"):
+        sniff(path, encoding="utf-16")
+    with pytest.raises(Unreadable, match="Line 1 is not UTF-16"):
+        list(records(path, encoding="utf-16", delimiter=","))
+
+
+def test_a_utf16_file_cut_in_the_middle_of_a_character_names_its_line(tmp_path):
+    data = ("Email\tName\nann@example.com\tÅsa\n").encode("utf-16") + b"b"
+    path = write(tmp_path, data)
+    with pytest.raises(Unreadable, match="Line 3 is not UTF-16"):
+        list(records(path, encoding="utf-16", delimiter="\t"))
+
+
 def test_a_broken_byte_far_into_a_utf8_file_names_its_line(tmp_path):
     good = "".join(f"u{i}@example.com,Ann,X\n" for i in range(5000))
     data = (HEADER + good).encode() + b"bad@example.com,Jos\xe9,X\n"

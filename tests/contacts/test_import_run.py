@@ -309,11 +309,11 @@ def test_a_bulk_load_stopped_while_building_its_indexes_gets_them_when_resumed(s
     calls = []
     real = importing.build_missing_indexes
 
-    def killed_after_the_commit():
+    def killed_after_the_commit(**options):
         calls.append(1)
         if len(calls) == 2:  # the first call is the run's check before it starts
             raise _Killed
-        return real()
+        return real(**options)
 
     importing.build_missing_indexes = killed_after_the_commit
     job = upload(CSV)
@@ -329,3 +329,20 @@ def test_a_bulk_load_stopped_while_building_its_indexes_gets_them_when_resumed(s
     job.refresh_from_db()
     assert (job.status, job.created, job.rows, Contact.objects.count()) == ("done", 2, 2, 2)
     assert _index_names() == everything
+
+
+@pytest.mark.django_db(transaction=True)  # a bulk load reports on a connection of its own
+@pytest.mark.parametrize("bulk", [False, True])
+def test_a_debug_worker_does_not_keep_every_batchs_statements(settings, bulk):
+    # DEBUG logs each statement in memory; over a million rows that was the worker's
+    # memory growing with the file. The log is cleared after each batch.
+    settings.DEBUG, settings.IMPORT_BATCH = True, 2
+    settings.IMPORT_BULK_MIN_ROWS = 2 if bulk else 1000
+    data = "Email\n" + "".join(f"u{n}@example.com\n" for n in range(100))
+    job = upload(data)
+    import_start(job=job, mapping=job.mapping, update_existing=True, tags=[], group=None,
+                 queue=False)  # fmt: skip
+    import_run(job_id=job.pk)
+    assert Contact.objects.count() == 100
+    # what the last batch and the end of the run wrote; 50 batches of several otherwise
+    assert len(connection.queries) < 50
