@@ -38,7 +38,11 @@ def selection_contacts(selection: dict[str, Any]) -> QuerySet[Contact]:
     if (filters.get("tag") and tag is None) or (filters.get("group") and group is None):
         return Contact.objects.none()  # the tag or group was deleted since: nobody has it
     return contact_search(
-        q=filters.get("q", ""), tag=tag, group=group, status=filters.get("status", "")
+        q=filters.get("q", ""),
+        tag=tag,
+        group=group,
+        status=filters.get("status", ""),
+        segment=filters.get("segment"),  # evaluated now, batch by batch
     )
 
 

@@ -20,11 +20,14 @@ class ContactFilterForm(forms.Form):
     status = forms.ChoiceField(
         choices=[("", "Any status"), *Contact.Status.choices], required=False
     )
+    # A segment's members (its contacts list, reached from the segment list): by id.
+    segment = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     after = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
     before = forms.IntegerField(required=False, min_value=1, widget=forms.HiddenInput)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
+        self.segment_name = ""
         self.fields["q"].widget.attrs.update(
             {"placeholder": "Email, name or company", "type": "search", "autocomplete": "off"}
         )
@@ -34,6 +37,20 @@ class ContactFilterForm(forms.Form):
         self.fields["group"].error_messages["invalid_choice"] = (
             "There is no group with that name; pick one from the list."
         )
+
+    def clean_segment(self) -> int | None:
+        from .selectors import segment_lookup
+
+        pk = self.cleaned_data.get("segment")
+        if pk is None:
+            return None
+        name = segment_lookup.name(pk) if segment_lookup else None
+        if name is None:
+            raise forms.ValidationError(
+                "That segment no longer exists; pick one from the segment list."
+            )
+        self.segment_name = name
+        return pk
 
     def value(self, name: str):
         """The cleaned value, or the empty value when that field was invalid."""

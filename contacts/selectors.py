@@ -4,7 +4,7 @@ custom fields."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 from django.db import connection
 from django.db.models import Count, Q, QuerySet
@@ -34,15 +34,39 @@ def contact_has_tag(tag: Tag) -> Q:
 MAX_SEARCH_TERMS = 5
 
 
+class SegmentLookup(Protocol):
+    """What the segments app lends the contacts list, which cannot import it
+    (docs/design.md#import-direction): a segment's name, and who is in it now."""
+
+    def name(self, pk: int) -> str | None:
+        """None: there is no such segment."""
+
+    def members(self, pk: int) -> Q | None:
+        """The segment's rules evaluated now; None: deleted, or its rules no longer work."""
+
+
+# Set by segments.apps when Django starts; unset (no segments app), no filter by one.
+segment_lookup: SegmentLookup | None = None
+
+
 def contact_search(
-    *, q: str = "", tag: Tag | None = None, group: Group | None = None, status: str = ""
+    *,
+    q: str = "",
+    tag: Tag | None = None,
+    group: Group | None = None,
+    status: str = "",
+    segment: int | None = None,
 ) -> QuerySet[Contact]:
     """Contacts matching the list's search box and filters.
 
     The search looks in email, name and company; each has a trigram index on
-    UPPER(column), which is exactly what ``icontains`` compiles to.
+    UPPER(column), which is exactly what ``icontains`` compiles to. A segment is its
+    rules, compiled into this query's WHERE (segments.selectors is the one way).
     """
     contacts = Contact.objects.all()
+    if segment is not None:
+        rules = segment_lookup.members(segment) if segment_lookup else None
+        contacts = contacts.filter(rules if rules is not None else Q(pk__in=[]))
     # A few words narrow a search; more only cost a LIKE each.
     for term in q.split()[:MAX_SEARCH_TERMS]:
         contacts = contacts.filter(

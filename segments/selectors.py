@@ -10,7 +10,7 @@ import datetime as dt
 from dataclasses import dataclass
 from typing import Any
 
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 from django.utils import timezone
 
 from contacts.models import Contact, Group
@@ -22,13 +22,37 @@ from .rules import parse_filter
 SAMPLE_SIZE = 10
 
 
-def contacts_matching(filter_json: Any, *, now: dt.datetime | None = None) -> QuerySet[Contact]:
-    """Contacts that match the rule tree at `now` (default: this moment, UTC).
+def rules_q(filter_json: Any, *, now: dt.datetime | None = None) -> Q:
+    """The condition on contacts of the rule tree at `now` (default: this moment, UTC).
 
     Raises RuleErrors for a tree that does not validate.
     """
-    tree = parse_filter(filter_json)
-    return Contact.objects.filter(compile_filter(tree, now=now or timezone.now()))
+    return compile_filter(parse_filter(filter_json), now=now or timezone.now())
+
+
+def contacts_matching(filter_json: Any, *, now: dt.datetime | None = None) -> QuerySet[Contact]:
+    """Contacts that match the rule tree at `now`; RuleErrors for a tree that does not
+    validate."""
+    return Contact.objects.filter(rules_q(filter_json, now=now))
+
+
+class SegmentLookup:
+    """contacts.selectors.SegmentLookup: the contacts list filtered by a segment."""
+
+    def name(self, pk: int) -> str | None:
+        return ContactSegment.objects.filter(pk=pk).values_list("name", flat=True).first()
+
+    def members(self, pk: int) -> Q | None:
+        from .rules import RuleErrors
+
+        rules = ContactSegment.objects.filter(pk=pk).values_list("filter_json", flat=True)
+        filter_json = rules.first()
+        if filter_json is None:
+            return None
+        try:
+            return rules_q(filter_json)
+        except RuleErrors:
+            return None
 
 
 def segment_contacts(segment: ContactSegment, *, now: dt.datetime | None = None) -> QuerySet:
@@ -86,13 +110,17 @@ class SegmentRow:
         )
 
 
-def display_names() -> dict[str, dict[int, str]]:
-    """Group and segment names for plain-language summaries (two small tables)."""
-    from contacts.models import Group
+def display_names() -> dict[str, dict[Any, str]]:
+    """Group and segment names, and registered custom fields' labels, for plain-language
+    summaries (three small tables)."""
+    from contacts.models import CustomField, Group
 
     return {
         "group": dict(Group.objects.values_list("pk", "name")),
         "segment": dict(ContactSegment.objects.values_list("pk", "name")),
+        "customField": {
+            name: label or name for name, label in CustomField.objects.values_list("name", "label")
+        },
     }
 
 

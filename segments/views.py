@@ -25,17 +25,23 @@ from .forms import (
     FIELD_CHOICES,
     ROOT,
     FormTooLarge,
+    Registered,
     SegmentMetaForm,
     apply_action,
+    custom_field_labels,
     decode_tree,
     new_condition,
     preview_part,
+    registered_fields,
     rows_to_replace,
+    rule_errors,
+    typed_value_errors,
 )
 from .models import ContactSegment
 from .prefabs import PREFABS, Prefab
 from .rows import NodeErrors, build_rows, errors_by_node, flatten
 from .rules import RuleError, RuleErrors, count_conditions, describe_filter, parse_filter
+from .rules.describe import Names
 from .rules.fields import STAGE_VALUES, STATUS_VALUES
 from .selectors import (
     Preview,
@@ -158,10 +164,11 @@ def _builder(request: AuthenticatedHtmxHttpRequest, segment: ContactSegment | No
     works without JavaScript; htmx swaps in just the rules card or the preview."""
     action = request.POST.get("action", "") if request.method == "POST" else ""
     form_error = ""
+    registered = registered_fields()
     if request.method == "POST":
         meta = SegmentMetaForm(request.POST)
         try:
-            tree = decode_tree(request.POST)
+            tree = decode_tree(request.POST, registered=registered)
         except FormTooLarge as exc:
             tree, action, form_error = _blank_tree(), "", str(exc)
     else:
@@ -184,7 +191,7 @@ def _builder(request: AuthenticatedHtmxHttpRequest, segment: ContactSegment | No
     errors: NodeErrors = {}
     shown = None
     if action == "save":
-        saved = _save(request, segment, meta, tree)
+        saved = _save(request, segment, meta, tree, registered)
         if isinstance(saved, ContactSegment):
             count = services.segment_evaluate(segment=saved)  # the list shows it at once
             messages.success(request, f"Saved “{saved.name}”: {count:,} contacts match now.")
@@ -192,11 +199,19 @@ def _builder(request: AuthenticatedHtmxHttpRequest, segment: ContactSegment | No
             return HttpResponseClientRedirect(url) if request.htmx else redirect(url)
         errors = errors_by_node(saved)
     if action in ("preview", "save") or (request.method == "GET" and segment):
-        shown = _preview(tree)
+        shown = _preview(tree, registered)
         errors = errors or shown.errors
 
     context = _builder_context(
-        request, segment, meta, tree, errors=errors, shown=shown, focus=focus, confirm=confirm
+        request,
+        segment,
+        meta,
+        tree,
+        registered,
+        errors=errors,
+        shown=shown,
+        focus=focus,
+        confirm=confirm,
     )
     context["form_error"] = form_error
     status = 400 if form_error else 200
@@ -215,13 +230,14 @@ def _blank_tree() -> dict:
     return {"match": "all", "negate": False, "rules": [new_condition()]}
 
 
-def _save(request: AuthenticatedHtmxHttpRequest, segment, meta, tree) -> ContactSegment | list:
+def _save(
+    request: AuthenticatedHtmxHttpRequest, segment, meta, tree, registered: Registered
+) -> ContactSegment | list:
     """The saved segment, or the rule errors that stopped it (meta errors stay on `meta`)."""
     meta_ok = meta.is_valid()
-    try:
-        parse_filter(tree, segment_id=segment.pk if segment else None)
-    except RuleErrors as exc:
-        return exc.errors
+    errors = rule_errors(tree, registered, segment_id=segment.pk if segment else None)
+    if errors:
+        return errors
     if not meta_ok:
         return []
     fields = {
@@ -248,19 +264,20 @@ class _Shown:
     waiting: bool = False  # every row still waits for its value
 
 
-def _preview(tree) -> _Shown:
+def _preview(tree, registered: Registered) -> _Shown:
     """The builder's preview: rows still waiting for a value are left out, not errors
     (saving still refuses them); errors point at the rows on screen."""
     part = preview_part(tree)
     if part.waiting:
         return _Shown(waiting=True)
+    if typed_value_errors(part.tree, registered):
+        return _Shown(errors=errors_by_node(rule_errors(part.tree, registered), part.paths))
     try:
         result = preview(part.tree)
     except RuleErrors as exc:
         return _Shown(errors=errors_by_node(exc.errors, part.paths))
-    return _Shown(
-        result=result, summary=describe_filter(parse_filter(part.tree), names=display_names())
-    )
+    names: Names = {**display_names(), "customField": custom_field_labels(registered)}
+    return _Shown(result=result, summary=describe_filter(parse_filter(part.tree), names=names))
 
 
 def _builder_context(
@@ -268,6 +285,7 @@ def _builder_context(
     segment,
     meta,
     tree,
+    registered: Registered,
     *,
     errors: NodeErrors,
     shown: _Shown | None = None,
@@ -276,7 +294,7 @@ def _builder_context(
 ) -> dict:
     tree = tree if isinstance(tree, dict) else _blank_tree()
     incomplete = preview_part(tree).incomplete
-    root = build_rows(tree, errors, incomplete=incomplete, focus=focus)
+    root = build_rows(tree, errors, incomplete=incomplete, focus=focus, registered=registered)
     total = table_estimate(Contact)
     result = shown.result if shown else None
     # The segments this one's rules may refer to: all of them but itself.
@@ -292,6 +310,7 @@ def _builder_context(
         "confirm_count": count_conditions(tree) if confirm else 0,
         "prefabs": PREFABS.values(),
         "field_choices": FIELD_CHOICES,
+        "custom_field_choices": [(field.choice, field.label) for field in registered.values()],
         "status_choices": STATUS_VALUES,
         "stage_choices": STAGE_VALUES,
         "tag_names": list(Tag.objects.values_list("name", flat=True)),
@@ -314,15 +333,22 @@ def segment_preview(request: HtmxHttpRequest) -> HttpResponse:
     """Live preview: bound to the builder form; invalid rules come back as messages
     next to their rows (out-of-band) with status 200, valid ones as count and sample."""
     template_name = "segments/segment_builder.html#preview"
+    registered = registered_fields()
     try:
-        tree = decode_tree(request.POST)
+        tree = decode_tree(request.POST, registered=registered)
     except FormTooLarge as exc:
         return render(request, template_name, {"form_error": str(exc)}, status=400)
     segment_id = request.POST.get("segment_id", "")
     segment = ContactSegment.objects.filter(pk=segment_id).first() if segment_id.isdigit() else None
-    shown = _preview(tree)
+    shown = _preview(tree, registered)
     context = _builder_context(
-        request, segment, SegmentMetaForm(request.POST), tree, errors=shown.errors, shown=shown
+        request,
+        segment,
+        SegmentMetaForm(request.POST),
+        tree,
+        registered,
+        errors=shown.errors,
+        shown=shown,
     )
     context["oob_errors"] = True
     return render(request, template_name, context)

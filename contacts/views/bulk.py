@@ -20,7 +20,7 @@ from ..models import BulkAction, Group, Tag
 from ..services import tag_get_or_create
 from ..upsert import names_to_ids
 
-FILTERS = ("q", "tag", "group", "status")
+FILTERS = ("q", "tag", "group", "status", "segment")
 
 
 @require_POST
@@ -76,6 +76,7 @@ def _saved_filter(filters: ContactFilterForm) -> dict:
         "tag": tag.pk if tag else None,
         "group": group.pk if group else None,
         "status": filters.value("status") or "",
+        "segment": filters.value("segment"),
     }
 
 

@@ -32,17 +32,22 @@ def contact_list(request: HtmxHttpRequest) -> HttpResponse:
     form = ContactFilterForm(request.GET)
     form.is_valid()  # invalid fields are shown with their errors and ignored
     q, status = form.value("q") or "", form.value("status") or ""
-    tag, group = form.value("tag"), form.value("group")
-    contacts = contact_search(q=q, tag=tag, group=group, status=status)
+    tag, group, segment = form.value("tag"), form.value("group"), form.value("segment")
+    if form.errors.get("segment"):
+        # Unlike a stale tag, a deleted segment must not show everyone as its members.
+        messages.error(request, " ".join(str(error) for error in form.errors["segment"]))
+        return redirect("contacts:list")
+    contacts = contact_search(q=q, tag=tag, group=group, status=status, segment=segment)
     page = keyset_page(
         contacts,
         size=settings.CONTACTS_PER_PAGE,
         after=form.value("after"),
         before=form.value("before"),
     )
-    filtered = bool(q or tag or group or status)
+    filtered = bool(q or tag or group or status or segment)
     context = {
         "form": form,
+        "segment_name": form.segment_name,
         "page": page,
         "filtered": filtered,
         # An unfiltered total is the planner's estimate; a filtered one stops counting at 10,000.
@@ -155,5 +160,6 @@ def contact_export(request: HttpRequest) -> HttpResponse | StreamingHttpResponse
         tag=form.value("tag"),
         group=form.value("group"),
         status=form.value("status") or "",
+        segment=form.value("segment"),
     )
     return csv_response(export_csv(contacts), "contacts")

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 from django.utils.html import escape
 
+from contacts.models import CustomField
 from segments.models import ContactSegment, SegmentEvaluation
 from segments.selectors import segment_rows
 from segments.services import segment_create, segment_evaluate
@@ -42,6 +43,16 @@ def test_it_lists_summary_last_count_and_history(marketer_client, segment):
     assert '<td class="num last-count" data-label="Last count">3</td>' in body
     assert 'aria-label="Size history: 2, 3"' in body
     assert reverse("mailing:compose", args=[segment.pk]) in body
+
+
+def test_a_summary_names_registered_custom_fields_by_their_label(marketer, db):
+    CustomField.objects.create(name="seats", label="Seats", type="number")
+    rules = [
+        {"field": "customField:seats", "op": "gte", "value": "10"},
+        {"field": "customField:region", "op": "equals", "value": "emea"},
+    ]
+    (row,) = segment_rows([segment_create(name="Big", filter_json=rules, user=marketer)])
+    assert row.summary == "Seats ≥ 10 and region equals emea"
 
 
 def test_a_long_summary_keeps_its_whole_text_for_hover(marketer_client, marketer):
