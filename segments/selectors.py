@@ -13,11 +13,11 @@ from typing import Any
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from contacts.models import Contact, Group
+from contacts.models import Contact, CustomField, Group
 
 from .compile import compile_filter
 from .models import ContactSegment
-from .rules import parse_filter
+from .rules import RuleErrors, parse_filter
 
 SAMPLE_SIZE = 10
 
@@ -43,8 +43,6 @@ class SegmentLookup:
         return ContactSegment.objects.filter(pk=pk).values_list("name", flat=True).first()
 
     def members(self, pk: int) -> Q | None:
-        from .rules import RuleErrors
-
         rules = ContactSegment.objects.filter(pk=pk).values_list("filter_json", flat=True)
         filter_json = rules.first()
         if filter_json is None:
@@ -113,8 +111,6 @@ class SegmentRow:
 def display_names() -> dict[str, dict[Any, str]]:
     """Group and segment names, and registered custom fields' labels, for plain-language
     summaries (three small tables)."""
-    from contacts.models import CustomField, Group
-
     return {
         "group": dict(Group.objects.values_list("pk", "name")),
         "segment": dict(ContactSegment.objects.values_list("pk", "name")),
