@@ -255,8 +255,13 @@ class Contact(models.Model):
             models.Index(fields=["last_interacted_at"], name="contact_last_interacted_idx"),
             # `createdAt ...` rules.
             models.Index(fields=["created_at"], name="contact_created_at_idx"),
-            # `lifecycleStage equals customer`, ANDed or ORed with other indexes (B8).
-            models.Index(fields=["lifecycle_stage"], name="contact_lifecycle_stage_idx"),
+            # `lifecycleStage equals customer`, alone or with `lastInteracted within/
+            # before/after` in the same index condition: "customers active in 60 days"
+            # is then one index range, ORed with other indexes without a per-row
+            # recheck of the rest of the rule (B8: 156 → ~110 ms).
+            models.Index(
+                fields=["lifecycle_stage", "last_interacted_at"], name="contact_stage_last_int_idx"
+            ),
             # `customField:plan equals "pro"`: flock_custom_terms() lists each custom
             # value as UPPER(name + U+001F + text form) (migration 0004); array
             # containment is exact, so no row is re-read to recheck it.
