@@ -221,6 +221,9 @@ IMPORT_BATCH = env_int("FLOCK_IMPORT_BATCH", 5000, minimum=1)
 # An import of at least this many rows into an empty contact table builds the
 # indexes once at the end instead of row by row (contacts.db.IndexesSetAside).
 IMPORT_BULK_MIN_ROWS = env_int("FLOCK_IMPORT_BULK_MIN_ROWS", 50_000, minimum=1)
+# Processes that check a bulk load's rows beside the one that writes them (each
+# reads the file and checks every n-th batch): one per core is about right.
+IMPORT_PROCESSES = env_int("FLOCK_IMPORT_PROCESSES", 2, minimum=1)
 
 # --- Cache -----------------------------------------------------------------
 # A real shared cache: the API's per-token rate limits must hold across

@@ -214,7 +214,7 @@ def _drop_index(conn: psycopg.Connection, name: str, *, concurrently: bool) -> b
 
 
 def build_missing_indexes(
-    *, lanes: int = 2, concurrently: bool = False, wait: bool = False
+    *, lanes: int = 2, concurrently: bool = False, wait: bool = False, custom: bool = True
 ) -> list[str]:
     """Build the contact table's indexes that the database lacks (its Meta.indexes and
     the registered custom fields' ones), `lanes` at a time on connections of their
@@ -226,7 +226,8 @@ def build_missing_indexes(
     stopped, and every minute for the registry (the beat, `concurrently`: writes go
     on while it builds). Without `concurrently`, each CREATE INDEX blocks writes to
     the table, not reads, while it runs. One process builds at a time: another
-    caller returns at once, or with `wait` waits for it and builds what is left."""
+    caller returns at once, or with `wait` waits for it and builds what is left.
+    Without `custom`, the registered fields' indexes are left to the beat."""
     with own_connection() as lock:
         if wait:
             lock.execute("SELECT pg_advisory_lock(%s)", [_BUILD_LOCK])
@@ -240,17 +241,20 @@ def build_missing_indexes(
         with lock.cursor() as cur:
             existing, invalid = _contact_indexes(cur)
             cur.execute(f"SELECT name, type FROM {_qn(CustomField._meta.db_table)}")
-            custom = custom_field_indexes(cur.fetchall())
+            registered = custom_field_indexes(cur.fetchall())
         with connection.schema_editor(collect_sql=True) as editor:
             work = {
                 i.name: str(i.create_sql(Contact, editor))
                 for i in Contact._meta.indexes
                 if i.name not in existing
             }
-        work |= {name: statement for name, statement in custom.items() if name not in existing}
+        if custom:
+            work |= {name: sql for name, sql in registered.items() if name not in existing}
         for name in sorted(existing | invalid):
             # First: an invalid index is rebuilt under its name.
-            stale = name in invalid or (name.startswith(CUSTOM_INDEX_PREFIX) and name not in custom)
+            stale = name in invalid or (
+                name.startswith(CUSTOM_INDEX_PREFIX) and name not in registered
+            )
             if stale and not _drop_index(lock, name, concurrently=concurrently):
                 work.pop(name, None)  # still there: not built again under its name
         built = sorted(work, key=lambda name: " USING gin " not in work[name].lower())

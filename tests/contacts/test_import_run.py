@@ -277,6 +277,44 @@ def test_a_bulk_import_ends_as_the_same_import_in_batches_would(settings):
     assert "line 2" in rejected[0][1] and "line 3" in rejected[3][1]
 
 
+TRICKY = (
+    "Email,First name,Company,City,Tags,Note\n"
+    'ann@example.com,"Ann\tMarie","Line one\nLine two","C:\\Temp\\x",'
+    '"Zürich, \\N",\\N\n'
+    'bo@example.com,Bø,"Quote ""this""",Åre,,"tab\there"\n'
+    "cy@example.com,Cy,,,,\n"
+)
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_load_keeps_tabs_newlines_backslashes_and_accents_as_batches_do(settings):
+    # The bulk load writes COPY text itself: a value that looks like COPY's escapes
+    # or its NULL (\N) must arrive as it was typed.
+    register("note", "text")
+    settings.IMPORT_BATCH = 1  # each row checked by one of the two processes in turn
+    settings.IMPORT_BULK_MIN_ROWS = 3
+    used = []
+    real = importing._run_in_bulk
+    importing._run_in_bulk = lambda job, progress: used.append(job.pk) or real(job, progress)
+    try:
+        bulk = _outcome(run(TRICKY))
+        Contact.objects.all().delete()
+        settings.IMPORT_BULK_MIN_ROWS = 1000
+        batches = _outcome(run(TRICKY))
+    finally:
+        importing._run_in_bulk = real
+    assert len(used) == 1 and bulk == batches
+    ann = Contact.objects.get(email="ann@example.com")
+    assert (ann.first_name, ann.company, ann.city) == (
+        "Ann\tMarie", "Line one\nLine two", "C:\\Temp\\x"
+    )
+    assert set(ann.tags.values_list("name", flat=True)) == {"\\N", "Zürich"}
+    assert ann.custom_fields == {"note": "\\N"}
+    bo = Contact.objects.get(email="bo@example.com")
+    assert (bo.first_name, bo.company, bo.city) == ("Bø", 'Quote "this"', "Åre")
+    assert bo.custom_fields == {"note": "tab\there"}
+
+
 @pytest.mark.django_db(transaction=True)
 def test_a_contact_written_before_the_bulk_load_locks_the_table_sends_it_to_batches(settings):
     settings.IMPORT_BULK_MIN_ROWS = 2
@@ -346,3 +384,22 @@ def test_a_debug_worker_does_not_keep_every_batchs_statements(settings, bulk):
     assert Contact.objects.count() == 100
     # what the last batch and the end of the run wrote; 50 batches of several otherwise
     assert len(connection.queries) < 50
+
+
+@pytest.mark.django_db(transaction=True)
+def test_a_bulk_load_leaves_the_custom_field_indexes_to_the_beat(settings):
+    from contacts.db import custom_field_index_name
+    from contacts.tasks import contact_indexes_task
+
+    register("seats", "number")
+    index = custom_field_index_name("seats")
+    contact_indexes_task()  # the beat built it when the field was registered
+    assert index in _index_names()
+    settings.IMPORT_BULK_MIN_ROWS = 2
+    job = run(CSV)
+    assert (job.status, job.created) == ("done", 2)
+    # set aside for the load, not rebuilt by it (the search indexes are) ...
+    assert index not in _index_names() and "contact_email_trgm" in _index_names()
+    contact_indexes_task()  # ... but by the beat's next minute, concurrently
+    assert index in _index_names()
+    assert Contact.objects.filter(custom_fields__seats__gte=10).count() == 1
