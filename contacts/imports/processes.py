@@ -8,12 +8,15 @@ forked children in turn, and yields what they make of them in the same order.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import pickle
 from collections.abc import Callable, Generator, Iterable
 from queue import Empty, Full
 from typing import Any, TypeVar
+
+# Celery's fork of multiprocessing: a prefork pool's child is a daemon process, and
+# the standard library refuses to let a daemon start processes of its own.
+import billiard
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -32,8 +35,9 @@ def map_in_order(
     here) stops the children.
 
     The children are forks: they see what this process had (`function` is not
-    pickled); the items and the results go through pipes, pickled."""
-    context = multiprocessing.get_context("fork")
+    pickled); the items and the results go through pipes, pickled. Forked with
+    billiard, so that a Celery prefork worker (a daemon process) may."""
+    context = billiard.get_context("fork")
     inputs = [context.Queue() for _ in range(processes)]
     outputs = [context.Queue() for _ in range(processes)]
     parent = os.getpid()
@@ -70,9 +74,10 @@ def map_in_order(
             send()  # to child n, whose turn it is again
             yield result
     finally:
-        for child in children:
+        started = [child for child in children if child.pid is not None]
+        for child in started:
             child.terminate()
-        for child in children:
+        for child in started:
             child.join()
         for queue in inputs + outputs:
             queue.close()

@@ -4,10 +4,10 @@ never a hang or a silently short import."""
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 import signal
 
+import billiard
 import pytest
 
 from contacts.imports.processes import ProcessDied, map_in_order
@@ -55,7 +55,7 @@ def test_an_exception_while_reading_the_items_is_raised_here_and_stops_the_proce
 
     with pytest.raises(_BadRow, match="line 9"):
         list(map_in_order(_with_pid, items(), processes=2))
-    assert multiprocessing.active_children() == []
+    assert billiard.active_children() == []
 
 
 def _killed_on_5(n: int) -> int:
@@ -79,4 +79,4 @@ def test_leaving_the_loop_early_stops_the_processes():
     for n, _ in map_in_order(_with_pid, endless(), processes=2):
         if n == 40:
             break
-    assert multiprocessing.active_children() == []
+    assert billiard.active_children() == []

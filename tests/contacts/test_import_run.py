@@ -306,7 +306,9 @@ def test_a_bulk_load_keeps_tabs_newlines_backslashes_and_accents_as_batches_do(s
     assert len(used) == 1 and bulk == batches
     ann = Contact.objects.get(email="ann@example.com")
     assert (ann.first_name, ann.company, ann.city) == (
-        "Ann\tMarie", "Line one\nLine two", "C:\\Temp\\x"
+        "Ann\tMarie",
+        "Line one\nLine two",
+        "C:\\Temp\\x",
     )
     assert set(ann.tags.values_list("name", flat=True)) == {"\\N", "Zürich"}
     assert ann.custom_fields == {"note": "\\N"}

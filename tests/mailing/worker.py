@@ -99,10 +99,11 @@ def worker_env(*, smtp_port: int, **extra: str | int) -> dict[str, str]:
 
 
 class Worker:
-    """`celery -A config worker --pool solo` in its own process group."""
+    """`celery -A config worker --pool solo` (or `pool`, e.g. the default prefork
+    with one child) in its own process group."""
 
-    def __init__(self, env: dict[str, str], name: str):
-        self.env, self.name = env, name
+    def __init__(self, env: dict[str, str], name: str, pool: str = "solo"):
+        self.env, self.name, self.pool = env, name, pool
         self.log = tempfile.NamedTemporaryFile(  # noqa: SIM115 - closed in stop()
             prefix=f"flock-{name}-", suffix=".log", delete=False
         )
@@ -112,7 +113,7 @@ class Worker:
         self.proc = subprocess.Popen(
             [
                 sys.executable, "-m", "celery", "-A", "config", "worker",
-                "--pool", "solo", "-l", "warning", "-n", f"{self.name}@%h",
+                "--pool", self.pool, "--concurrency", "1", "-l", "warning", "-n", f"{self.name}@%h",
                 "--without-mingle", "--without-gossip", "--without-heartbeat",
             ],
             cwd=ROOT, env=self.env, stdout=self.log, stderr=subprocess.STDOUT,
