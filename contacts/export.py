@@ -31,6 +31,9 @@ OTHER_COLUMNS = (
 MAX_CUSTOM_COLUMNS = 200
 
 
+_FORMULA_STARTS = frozenset("=+-@\t\r")
+
+
 def _safe(expression: str) -> str:
     """The text of `expression`, defused against CSV formula injection."""
     return (
@@ -72,6 +75,8 @@ def export_csv(contacts: QuerySet[Contact]) -> Iterator[bytes]:
         pg = cursor.connection  # the psycopg connection, to quote the custom names
         for key in keys:
             header = key if key not in taken else f"custom:{key}"
+            if header[:1] in _FORMULA_STARTS:  # a name is a cell of the header row
+                header = "'" + header
             # A % in a name would be read as a placeholder by the client-side binding.
             alias = sql.Identifier(header).as_string(pg).replace("%", "%%")
             columns.append(f"{_safe('(c.custom_fields ->> %s)')} AS {alias}")

@@ -61,6 +61,15 @@ def test_cells_a_spreadsheet_would_run_as_a_formula_are_defused(marketer_client,
     assert row["note"] == "'" + text
 
 
+def test_a_custom_field_name_a_spreadsheet_would_run_as_a_formula_is_defused(marketer_client):
+    # Unregistered keys arrive through the API as they are; the name is a header cell.
+    ContactFactory(custom_fields={'=HYPERLINK("http://x")': "v", "-1": "w"})
+    body = b"".join(marketer_client.get(EXPORT).streaming_content).decode()
+    header = next(csv.reader(io.StringIO(body)))
+    assert {'\'=HYPERLINK("http://x")', "'-1"} <= set(header)
+    assert not any(cell[:1] in "=+-@" for cell in header)
+
+
 def test_a_custom_key_named_like_a_field_gets_its_own_column(marketer_client):
     ContactFactory(email="ann@example.com", custom_fields={"email": "other"})
     (row,) = rows_of(marketer_client.get(EXPORT))
