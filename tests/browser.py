@@ -1,16 +1,8 @@
 """Playwright fixtures for browser tests (Debian's Chromium, never a downloaded one).
 
-Import the fixtures into a test module::
-
-    from tests.browser import (  # noqa: F401
-        browser_user_fixture,
-        chromium_fixture,
-        logged_in_page_fixture,
-        page_fixture,
-    )
-
-(Each fixture is registered under its `name=`, so the imported names do not
-shadow the test arguments `page`, `logged_in_page`, ….)
+tests/conftest.py imports the fixtures, so every test module has them (each is
+registered under its `name=`: `chromium`, `page`, `browser_user`, `logged_in_page`).
+A module imports only the helpers it uses (`off_screen`, `sideways_scroll`, …).
 
 `page` opens a fresh browser context against pytest-django's `live_server`
 (which brings `transactional_db`: the server thread sees what the test creates).

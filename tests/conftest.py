@@ -7,6 +7,12 @@ import pytest
 from django.test import Client
 
 from contacts.db import CUSTOM_INDEX_PREFIX, own_connection
+from tests.browser import (  # noqa: F401 (the browser tests' fixtures, for every module)
+    browser_user_fixture,
+    chromium_fixture,
+    logged_in_page_fixture,
+    page_fixture,
+)
 
 
 @pytest.fixture(autouse=True)

@@ -16,14 +16,7 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from contacts.models import Contact
-from tests.browser import (  # noqa: F401 (fixtures)
-    browser_user_fixture,
-    chromium_fixture,
-    logged_in_page_fixture,
-    off_screen,
-    page_fixture,
-    sideways_scroll,
-)
+from tests.browser import off_screen, sideways_scroll
 
 from .factories import ContactFactory, TagFactory
 

@@ -8,14 +8,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from contacts.models import CustomField
-from tests.browser import (  # noqa: F401 (fixtures)
-    browser_user_fixture,
-    chromium_fixture,
-    logged_in_page_fixture,
-    off_screen,
-    page_fixture,
-    sideways_scroll,
-)
+from tests.browser import off_screen, sideways_scroll
 
 pytestmark = pytest.mark.browser
 

@@ -10,12 +10,6 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from segments import services
-from tests.browser import (  # noqa: F401 (fixtures)
-    browser_user_fixture,
-    chromium_fixture,
-    logged_in_page_fixture,
-    page_fixture,
-)
 
 pytestmark = pytest.mark.browser
 

@@ -17,13 +17,7 @@ from playwright.sync_api import Browser, Page, expect
 
 from segments import services
 from segments.models import ContactSegment
-from tests.browser import (  # noqa: F401 (fixtures)
-    PASSWORD,
-    browser_user_fixture,
-    chromium_fixture,
-    logged_in_page_fixture,
-    page_fixture,
-)
+from tests.browser import PASSWORD
 from tests.contacts.factories import ContactFactory, TagFactory
 
 pytestmark = pytest.mark.browser

@@ -12,14 +12,7 @@ from playwright.sync_api import Page, expect
 
 from contacts.models import CustomField
 from segments.models import ContactSegment
-from tests.browser import (  # noqa: F401 (fixtures)
-    browser_user_fixture,
-    chromium_fixture,
-    logged_in_page_fixture,
-    off_screen,
-    page_fixture,
-    sideways_scroll,
-)
+from tests.browser import off_screen, sideways_scroll
 from tests.contacts.factories import ContactFactory
 
 from .test_builder_browser import choose_field, choose_operator, redraw

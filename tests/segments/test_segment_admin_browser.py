@@ -12,12 +12,7 @@ from playwright.sync_api import Page, expect
 
 from segments.models import ContactSegment
 from segments.services import segment_create
-from tests.browser import (  # noqa: F401 (fixtures)
-    PASSWORD,
-    browser_user_fixture,
-    chromium_fixture,
-    page_fixture,
-)
+from tests.browser import PASSWORD
 from tests.contacts.factories import ContactFactory
 
 pytestmark = pytest.mark.browser

@@ -17,14 +17,7 @@ from playwright.sync_api import Page, expect
 from segments import services
 from segments.models import ContactSegment
 from segments.selectors import segment_rows
-from tests.browser import (  # noqa: F401 (fixtures)
-    browser_user_fixture,
-    chromium_fixture,
-    logged_in_page_fixture,
-    off_screen,
-    page_fixture,
-    sideways_scroll,
-)
+from tests.browser import off_screen, sideways_scroll
 from tests.contacts.factories import ContactFactory
 
 pytestmark = pytest.mark.browser
