@@ -72,7 +72,6 @@ class StagedLoad:
     def __init__(self, *, now: dt.datetime):
         self.now = now
         self.defaults = {**NEW_DEFAULTS, "created_at": now}
-        self.staged = 0
         self.tag_ids: dict[str, int] = {}  # lower-case name → id, across batches
         self.tag_lists: set[str] = set()  # the lists given their ids
         types = ", ".join(f"{name} {RECORD_TYPES[name]}" for name in UPSERT_COLUMNS)
@@ -88,14 +87,13 @@ class StagedLoad:
                 "ON COMMIT DROP"
             )
 
-    def add(self, rows: bytes, tag_lists: set[str], count: int) -> None:
-        """A batch as `copy_rows` wrote it (`count` contacts); the new tag names of its
-        lists are created now."""
+    def add(self, rows: bytes, tag_lists: set[str]) -> None:
+        """A batch as `copy_rows` wrote it; the new tag names of its lists are created
+        now."""
         self._learn_tags(tag_lists - self.tag_lists)
         sql = f"COPY {_STAGING} ({', '.join(_COLUMNS)}) FROM STDIN"
         with connection.cursor() as cursor, cursor.copy(sql) as copy:
             copy.write(rows)
-        self.staged += count
 
     def _learn_tags(self, lists: set[str]) -> None:
         """Each new list of a row's tags with its ids, the names not seen before

@@ -361,7 +361,7 @@ def _run_in_bulk(job: ImportJob, progress: Callable[[ImportJob], None]) -> bool:
         staging = contextlib.closing(_staged_in_processes(job, reader, load.defaults))
         with staging as batches:
             for staged in batches:
-                load.add(staged.copy, staged.tag_lists, staged.valid)
+                load.add(staged.copy, staged.tag_lists)
                 ImportRejection.objects.bulk_create(
                     [_rejection(job, *rejected) for rejected in staged.rejections]
                 )
