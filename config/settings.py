@@ -90,6 +90,8 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Writes of API, admin, unsubscribe and webhook requests carry that cause.
+    "contacts.changes.ChangeCauseMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -173,7 +175,14 @@ CELERY_BEAT_SCHEDULE: dict = {
     "imports-resume": {"task": "contacts.tasks.imports_resume_task", "schedule": 60.0},
     # A registered custom field gets its index; a deleted one loses it.
     "contact-indexes": {"task": "contacts.tasks.contact_indexes_task", "schedule": 60.0},
+    # Segment membership: the journal, then "within N days" rules moved with the clock.
+    "membership-clock": {"task": "segments.tasks.membership_clock_task", "schedule": 60.0},
+    # A full reconcile that should find nothing to repair (and logs what it does).
+    "membership-drift": {"task": "segments.tasks.membership_drift_task", "schedule": 3600.0},
+    "segment-events-prune": {"task": "segments.tasks.events_prune_task", "schedule": 86400.0},
 }
+# Entry/exit events older than this are deleted by the beat, daily.
+SEGMENT_EVENTS_RETENTION_DAYS = env_int("FLOCK_SEGMENT_EVENTS_RETENTION_DAYS", 365, minimum=1)
 
 # --- Email ------------------------------------------------------------------
 # Development sends over real SMTP to the local sink started by `make dev`.

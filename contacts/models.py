@@ -514,3 +514,26 @@ class ImportEmail(models.Model):
 
     def __str__(self) -> str:
         return f"{self.email} (line {self.line})"
+
+
+class ContactChange(models.Model):
+    """A journal of writes that can move contacts in or out of segments, one row per
+    statement, written by the triggers of migration 0014 in the writer's transaction
+    (so no path that writes a contact can forget it, and a rollback takes it back).
+    The segments app reads and deletes the rows as it re-checks membership."""
+
+    contact_ids = ArrayField(
+        models.BigIntegerField(),
+        null=True,
+        help_text="The contacts written; empty (NULL) when too many to list: every contact.",
+    )
+    fields = ArrayField(
+        models.CharField(max_length=40),
+        help_text="The contact columns that changed ('groups' for group links, '*' for a "
+        "new or deleted contact).",
+    )
+    cause = models.CharField(max_length=16, help_text="Who wrote: api, import, dashboard, …")
+    created_at = models.DateTimeField(default=timezone.now)
+
+    def __str__(self) -> str:
+        return f"{self.cause}: {self.fields}"

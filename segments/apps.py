@@ -12,3 +12,10 @@ class SegmentsConfig(AppConfig):
         from .selectors import SegmentLookup
 
         selectors.segment_lookup = SegmentLookup()
+
+        # Each Celery worker listens for contact writes and settles membership.
+        from celery.signals import worker_ready
+
+        from .listen import start_listener
+
+        worker_ready.connect(start_listener, weak=False)

@@ -24,6 +24,7 @@ def segment_create(
     )
     segment.full_clean()  # validates and canonicalises filter_json
     segment.save()
+    _members_soon()
     return segment
 
 
@@ -34,7 +35,16 @@ def segment_update(
     segment.name, segment.description, segment.filter_json = name, description, filter_json
     segment.full_clean()
     segment.save(update_fields=["name", "description", "filter_json", "updated_at"])
+    _members_soon()
     return segment
+
+
+def _members_soon() -> None:
+    """Membership follows new rules in the background (membership.py: a settle
+    rebuilds a segment whose rules are not the ones its members reflect)."""
+    from .tasks import membership_settle_soon
+
+    transaction.on_commit(membership_settle_soon)
 
 
 @transaction.atomic
