@@ -49,16 +49,18 @@ one (a second ``TrackingEvent`` row keyed by the message id).
 
 from __future__ import annotations
 
+import datetime as dt
 import enum
 import hashlib
 import logging
 
 from django.db import connection, transaction
-from django.db.models import Case, F, Q, Value, When
+from django.db.models import Case, F, Q, QuerySet, Value, When
 from django.db.models.functions import Least, Lower
 from django.db.models.lookups import Exact
 from django.utils import timezone
 
+from contacts.changes import change_cause
 from contacts.models import Contact
 
 from .models import TrackingEvent
@@ -130,27 +132,32 @@ def apply_bounce(
             # Another soft bounce of the same message was already counted.
             return Outcome.SOFT_COUNTED if contact.exists() else Outcome.UNKNOWN
         now = timezone.now()
-        if kind == SOFT:
-            # One statement: the row lock serialises concurrent soft bounces and
-            # the right-hand sides read the row as it is before this update.
-            changed = contact.update(
-                soft_bounces=Least(F("soft_bounces") + 1, Value(_SOFT_BOUNCES_CAP)),
-                is_bounced=Case(
-                    When(
-                        Q(is_bounced=True) | Q(soft_bounces__gte=SOFT_BOUNCE_LIMIT - 1),
-                        then=Value(True),
-                    ),
-                    default=Value(False),
-                ),
-                updated_at=now,
-            )
-        else:
-            changed = contact.update(is_bounced=True, updated_at=now)
+        with change_cause("bounce"):
+            changed = _bounce(contact, kind, now)
         if not changed:
             return Outcome.UNKNOWN
         if kind == SOFT and not contact.filter(is_bounced=True).exists():
             return Outcome.SOFT_COUNTED
         return Outcome.BOUNCED
+
+
+def _bounce(contact: QuerySet[Contact], kind: str, now: dt.datetime) -> int:
+    """The contact's UPDATE for one bounce; how many rows it changed."""
+    if kind == SOFT:
+        # One statement: the row lock serialises concurrent soft bounces and
+        # the right-hand sides read the row as it is before this update.
+        return contact.update(
+            soft_bounces=Least(F("soft_bounces") + 1, Value(_SOFT_BOUNCES_CAP)),
+            is_bounced=Case(
+                When(
+                    Q(is_bounced=True) | Q(soft_bounces__gte=SOFT_BOUNCE_LIMIT - 1),
+                    then=Value(True),
+                ),
+                default=Value(False),
+            ),
+            updated_at=now,
+        )
+    return contact.update(is_bounced=True, updated_at=now)
 
 
 def bounce_record(*, email: str, kind: str, event_id: str | None) -> bool:

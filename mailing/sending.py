@@ -22,6 +22,7 @@ from django.db.models import CharField, F, QuerySet, Value
 from django.db.models.functions import Cast, Concat
 from django.utils import timezone
 
+from contacts.changes import change_cause
 from contacts.models import Contact
 
 from . import journal
@@ -307,7 +308,8 @@ def _fail(delivery: Recipient, error: str, *, bounce: bool) -> None:
     )
     # SMTP 5xx at send time counts as a hard bounce (docs/design.md#bounces-and-complaints)
     if bounce:
-        Contact.objects.filter(pk=delivery.contact_id).update(is_bounced=True)
+        with change_cause("bounce"):
+            Contact.objects.filter(pk=delivery.contact_id).update(is_bounced=True)
 
 
 def deliveries_release_expired() -> int:

@@ -23,6 +23,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from contacts.changes import change_cause
 from contacts.models import Contact
 
 SALT = "flock.unsubscribe"
@@ -156,9 +157,10 @@ def contact_unsubscribe(*, contact_id: int) -> bool:
     Idempotent, and safe against a concurrent save of a stale copy of the
     contact (Contact.save writes only the fields that copy changed).
     """
-    changed = Contact.objects.filter(pk=contact_id, is_unsubscribed=False).update(
-        is_unsubscribed=True, updated_at=timezone.now()
-    )
+    with change_cause("unsubscribe"):
+        changed = Contact.objects.filter(pk=contact_id, is_unsubscribed=False).update(
+            is_unsubscribed=True, updated_at=timezone.now()
+        )
     return changed > 0
 
 
@@ -173,9 +175,10 @@ def contact_resubscribe(*, contact_id: int) -> bool:
     """
     from .models import TrackingEvent
 
-    changed = Contact.objects.filter(pk=contact_id, is_unsubscribed=True).update(
-        is_unsubscribed=False, updated_at=timezone.now()
-    )
+    with change_cause("unsubscribe"):
+        changed = Contact.objects.filter(pk=contact_id, is_unsubscribed=True).update(
+            is_unsubscribed=False, updated_at=timezone.now()
+        )
     if not changed:
         return False
     email = Contact.objects.filter(pk=contact_id).values_list("email", flat=True).first() or ""

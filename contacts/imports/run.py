@@ -38,6 +38,7 @@ from django.db import connection, reset_queries, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from ..changes import change_cause
 from ..custom_fields import FieldTypes
 from ..db import IndexesSetAside, build_missing_indexes, own_connection
 from ..forms import CustomFieldForm
@@ -242,8 +243,9 @@ class _Counts:
 def import_run(*, job_id: int, progress: Callable[[ImportJob], None] = lambda job: None) -> None:
     """Run a queued job, or go on with one that was stopped, to its end.
 
-    `progress` is called with the job after each batch (the command line's bar)."""
-    with _running(job_id) as mine:
+    `progress` is called with the job after each batch (the command line's bar).
+    What it writes moves contacts in and out of segments with cause "import"."""
+    with _running(job_id) as mine, change_cause("import"):
         if not mine:
             return  # another run has it
         job = ImportJob.objects.get(pk=job_id)

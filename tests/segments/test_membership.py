@@ -217,3 +217,54 @@ def test_a_settle_that_dies_midway_is_done_again_whole(monkeypatch):
     for segment in (first, second):
         assert events(segment) == [(contact.pk, True, "dashboard")]  # once, not twice
         assert_exact(segment)
+
+
+REACHABLE = [{"field": "status", "op": "equals", "value": "active"}]
+
+
+def test_the_unsubscribe_link_and_a_bounce_leave_with_their_causes():
+    from mailing.bounces import apply_bounce
+    from mailing.unsubscribe import contact_unsubscribe
+
+    leaving, bouncing = ContactFactory(), ContactFactory()
+    active = SegmentFactory(filter_json=REACHABLE)
+    membership_settle()
+    contact_unsubscribe(contact_id=leaving.pk)
+    apply_bounce(email=bouncing.email, kind="hard", event_id="ev-1")
+    membership_settle()
+    assert events(active)[-2:] == [
+        (leaving.pk, False, "unsubscribe"),
+        (bouncing.pk, False, "bounce"),
+    ]
+    assert_exact(active)
+
+
+def test_an_import_enters_with_cause_import(settings, tmp_path):
+    from tests.contacts.importing import run
+
+    settings.IMPORT_DIR = tmp_path / "imports"
+    segment = SegmentFactory(filter_json=[{"field": "company", "op": "equals", "value": "Acme"}])
+    membership_settle()
+    job = run("Email,Company\nnew@example.com,Acme\nother@example.com,Globex\n")
+    assert job.created == 2
+    membership_settle()
+    new = Contact.objects.get(email="new@example.com")
+    assert events(segment) == [(new.pk, True, "import")]
+
+
+def test_requests_to_the_api_and_the_admin_write_with_their_causes(admin, admin_client_):
+    from rest_framework.authtoken.models import Token
+    from rest_framework.test import APIClient
+
+    first, second = ContactFactory(lead_score=10), ContactFactory(lead_score=90)
+    segment = SegmentFactory()
+    membership_settle()
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=admin).key}")
+    assert (
+        api.patch(f"/api/contacts/{first.pk}", {"lead_score": 80}, format="json").status_code == 200
+    )
+    response = admin_client_.post(f"/admin/contacts/contact/{second.pk}/delete/", {"post": "yes"})
+    assert response.status_code == 302
+    membership_settle()
+    assert events(segment)[-2:] == [(first.pk, True, "api"), (second.pk, False, "admin")]
