@@ -19,22 +19,24 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import F
+from django.db.models import BooleanField, ExpressionWrapper, F
 from django.utils import timezone
 
-from contacts.models import ContactChange
+from contacts.models import Contact, ContactChange
 
 from .models import ContactSegment, SegmentEvent, SegmentMember
 from .rules import RuleErrors
 from .rules.fields import CUSTOM_PREFIX, FIELDS, Kind
 from .rules.parse import references
-from .selectors import contacts_matching
+from .selectors import contacts_matching, rules_q
 
 Cause = SegmentEvent.Cause
 # One settle at a time across every worker (pg_advisory_xact_lock's key).
 _LOCK = 0x5E6_0001
 # Journal rows taken per transaction.
 CLAIM = 1_000
+# Up to this many contacts written, one statement re-checks every segment at once.
+FEW = 200
 # Rules that move with the clock: "within / more than N days" of a timestamp.
 _RELATIVE_OPS = frozenset({"within_days", "older_than_days"})
 
@@ -131,8 +133,12 @@ def _recheck(
             f"""
             WITH matching AS MATERIALIZED (SELECT r.id FROM ({sql}) AS r(id){narrow}),
             entered AS (
+                -- Only the newcomers (a hash anti-join, not an index probe per match);
+                -- ON CONFLICT as well, though the settle's lock keeps others out.
                 INSERT INTO {members} (segment_id, contact_id, since)
                 SELECT %s, id, %s FROM matching
+                 WHERE NOT EXISTS (SELECT 1 FROM {members} o
+                                    WHERE o.segment_id = %s AND o.contact_id = matching.id)
                 ON CONFLICT DO NOTHING RETURNING contact_id
             ),
             exited AS (
@@ -150,7 +156,7 @@ def _recheck(
             [
                 *params,
                 *([ids] if ids is not None else []),
-                segment.pk, now,
+                segment.pk, now, segment.pk,
                 segment.pk, *([ids] if ids is not None else []),
                 segment.pk, now, cause, segment.pk, now, cause,
             ],
@@ -159,6 +165,72 @@ def _recheck(
     ContactSegment.objects.filter(pk=segment.pk).update(
         member_count=F("member_count") + entered - exited, members_as_of=now
     )
+    return entered, exited
+
+
+def _recheck_few(
+    segments: list[ContactSegment], *, ids: list[int], cause: int, now: dt.datetime
+) -> tuple[int, int]:
+    """Like `_recheck`, for a few contacts and many segments at once: one query tests
+    each contact against every segment (a yes/no column per segment, as
+    `segments_containing` does), and one statement applies the difference. A write
+    to one contact costs one statement, not one per segment."""
+    tests: dict[str, Any] = {}
+    for segment in segments:
+        try:
+            tests[f"s{segment.pk}"] = ExpressionWrapper(
+                rules_q(segment.filter_json, now=now), output_field=BooleanField()
+            )
+        except RuleErrors:
+            continue  # broken rules: the members stay (as in _recheck)
+    if not tests:
+        return 0, 0
+    sql, params = (
+        Contact.objects.filter(pk__in=ids).order_by().values("pk", **tests).query.sql_with_params()
+    )
+    pairs = ", ".join(f"({key[1:]}, t.{key})" for key in tests)
+    segment_ids = [int(key[1:]) for key in tests]
+    members, events = SegmentMember._meta.db_table, SegmentEvent._meta.db_table
+    table = ContactSegment._meta.db_table
+    with connection.cursor() as cursor:
+        # Raw: as in _recheck; the tests' SQL is the selector's rules.
+        cursor.execute(
+            f"""
+            WITH tests AS MATERIALIZED ({sql}),
+            matching AS (
+                SELECT v.segment_id, t.id FROM tests t(id, {", ".join(tests)})
+                CROSS JOIN LATERAL (VALUES {pairs}) AS v(segment_id, inside) WHERE v.inside
+            ),
+            entered AS (
+                INSERT INTO {members} (segment_id, contact_id, since)
+                SELECT segment_id, id, %s FROM matching
+                ON CONFLICT DO NOTHING RETURNING segment_id, contact_id
+            ),
+            exited AS (
+                DELETE FROM {members} m
+                 WHERE m.segment_id = ANY(%s::int[]) AND m.contact_id = ANY(%s::bigint[])
+                   AND NOT EXISTS (SELECT 1 FROM matching x
+                                    WHERE x.segment_id = m.segment_id AND x.id = m.contact_id)
+                RETURNING segment_id, contact_id
+            ),
+            logged AS (
+                INSERT INTO {events} (segment_id, contact_id, at, entered, cause)
+                SELECT segment_id, contact_id, %s, true, %s FROM entered
+                UNION ALL SELECT segment_id, contact_id, %s, false, %s FROM exited
+            ),
+            counted AS (
+                UPDATE {table} s SET member_count = s.member_count + d.delta, members_as_of = %s
+                  FROM (SELECT segment_id, sum(delta) AS delta FROM (
+                            SELECT segment_id, 1 AS delta FROM entered
+                            UNION ALL SELECT segment_id, -1 FROM exited) AS e
+                        GROUP BY segment_id) AS d
+                 WHERE s.id = d.segment_id
+            )
+            SELECT (SELECT count(*) FROM entered), (SELECT count(*) FROM exited)
+            """,
+            [*params, now, segment_ids, ids, now, cause, now, cause, now],
+        )
+        entered, exited = cursor.fetchone()
     return entered, exited
 
 
@@ -195,10 +267,12 @@ def membership_settle(*, now: dt.datetime | None = None, limit: int = CLAIM) -> 
         with transaction.atomic():
             _lock()
             segments = _read_rules(ContactSegment.objects.all())
+            rebuilt: set[int] = set()  # whole at `now` already: no run re-checks them
             for rules in segments:
                 recorded = rules.segment.members_rules
                 if recorded == rules.expanded:
                     continue
+                rebuilt.add(rules.segment.pk)
                 own = str(rules.segment.pk)
                 changed_here = recorded is None or recorded.get(own) != rules.expanded[own]
                 why = Cause.RULES_CHANGED if changed_here else Cause.REFERENCE
@@ -210,11 +284,17 @@ def membership_settle(*, now: dt.datetime | None = None, limit: int = CLAIM) -> 
                 .values_list("pk", "contact_ids", "fields", "cause")[:limit]
             )
             for ids, columns, cause in _runs(claimed):
-                for rules in segments:
-                    if "*" in columns or rules.columns & columns:
-                        entered, exited = _recheck(rules.segment, ids=ids, cause=cause, now=now)
-                        settled.entered += entered
-                        settled.exited += exited
+                touched = [
+                    r.segment
+                    for r in segments
+                    if ("*" in columns or r.columns & columns) and r.segment.pk not in rebuilt
+                ]
+                if ids is not None and len(ids) <= FEW:
+                    changed = [_recheck_few(touched, ids=ids, cause=cause, now=now)]
+                else:
+                    changed = [_recheck(s, ids=ids, cause=cause, now=now) for s in touched]
+                settled.entered += sum(entered for entered, _ in changed)
+                settled.exited += sum(exited for _, exited in changed)
             ContactChange.objects.filter(pk__in=[pk for pk, *_ in claimed]).delete()
             settled.changes += len(claimed)
         if len(claimed) < limit:
@@ -262,8 +342,6 @@ def membership_time_recheck(*, now: dt.datetime | None = None) -> Settled:
 def _crossed(clock: list[tuple[str, str, int]], *, since: dt.datetime, now: dt.datetime) -> list:
     """Contacts whose timestamp lies between a boundary's place at `since` and at `now`
     (boundary = moment − N days): each an index range scan over a few minutes."""
-    from contacts.models import Contact
-
     ids: set[int] = set()
     for column, _op, days in clock:
         low, high = since - dt.timedelta(days=days), now - dt.timedelta(days=days)

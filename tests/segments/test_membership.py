@@ -199,20 +199,19 @@ def test_a_settle_that_dies_midway_is_done_again_whole(monkeypatch):
     first, second = SegmentFactory(), SegmentFactory()
     membership_settle()
     contact_update(contact=contact, data={"lead_score": 90})
-    real, calls = membership._recheck, []
+    real = membership._recheck_few
 
-    def dies_on_the_second_segment(segment, **kwargs):
-        calls.append(segment.pk)
-        if len(calls) == 2:
-            raise RuntimeError("worker killed")
-        return real(segment, **kwargs)
+    def dies_after_writing(segments, **kwargs):
+        real(segments, **kwargs)  # the entries are written, then the worker dies
+        raise RuntimeError("worker killed")
 
-    monkeypatch.setattr(membership, "_recheck", dies_on_the_second_segment)
+    monkeypatch.setattr(membership, "_recheck_few", dies_after_writing)
     with pytest.raises(RuntimeError):
         membership_settle()
-    # Rolled back whole: the first segment's entry too, and the journal row is still there.
-    assert members(first) == set() and ContactChange.objects.count() == 1
-    monkeypatch.setattr(membership, "_recheck", real)
+    # Rolled back whole: the entries too, and the journal row is still there.
+    assert members(first) == members(second) == set()
+    assert ContactChange.objects.count() == 1
+    monkeypatch.setattr(membership, "_recheck_few", real)
     membership_settle()
     for segment in (first, second):
         assert events(segment) == [(contact.pk, True, "dashboard")]  # once, not twice
@@ -268,3 +267,24 @@ def test_requests_to_the_api_and_the_admin_write_with_their_causes(admin, admin_
     assert response.status_code == 302
     membership_settle()
     assert events(segment)[-2:] == [(first.pk, True, "api"), (second.pk, False, "admin")]
+
+
+@pytest.mark.parametrize("few", [0, 200], ids=["segment by segment", "all segments at once"])
+def test_both_ways_of_rechecking_written_contacts_agree(monkeypatch, few):
+    from segments import membership
+
+    monkeypatch.setattr(membership, "FEW", few)
+    contacts = ContactFactory.create_batch(4, lead_score=50)
+    high, low = (
+        SegmentFactory(),
+        SegmentFactory(filter_json=[{"field": "leadScore", "op": "lt", "value": 40}]),
+    )
+    membership_settle()
+    Contact.objects.filter(pk__in=[c.pk for c in contacts[:2]]).update(lead_score=90)
+    Contact.objects.filter(pk=contacts[2].pk).update(lead_score=5)
+    contacts[3].delete()
+    membership_settle()
+    assert members(high) == {contacts[0].pk, contacts[1].pk}
+    assert members(low) == {contacts[2].pk}
+    assert_exact(high)
+    assert_exact(low)
